@@ -1,0 +1,55 @@
+# Two commands do all the set-up on a fresh machine with Python 3.11+ and make:
+#   make book   build the book (executing every chapter) into _build/html
+#   make test   run every test: library unit tests and doctests, nbval over chapters/, a strict build
+# Also: make lab (JupyterLab on the chapters), make outputs (refresh the outputs stored in the
+# notebooks), make clean.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+BUILD  := _build
+JB_FLAGS := -W -n --keep-going
+
+.PHONY: book test test-lib test-notebooks test-build lab outputs clean help
+
+help:
+	@echo "make book   - build the HTML book into $(BUILD)/html (creates $(VENV) on first use)"
+	@echo "make test   - run every test: unit tests, doctests, nbval over chapters/, strict build"
+	@echo "make lab    - open the chapters in JupyterLab with the book's environment"
+	@echo "make outputs - re-execute chapters/ and store their outputs (after editing a chapter)"
+	@echo "make clean  - remove $(BUILD) (the environment in $(VENV) is kept)"
+
+# The environment: rebuilt only when the requirements change.
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=/path/to/python3.11")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	@echo "The book is built: open file://$(CURDIR)/$(BUILD)/html/index.html"
+
+test: test-lib test-notebooks test-build
+
+test-lib: $(STAMP)
+	$(BIN)/python -m pytest
+
+# nbval re-executes each notebook in chapters/ and compares every text output with the stored one.
+test-notebooks: $(STAMP)
+	$(BIN)/python -m pytest --nbval chapters/ --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+# The book with warnings as errors; a notebook that raises fails it.
+test-build: $(STAMP)
+	$(BIN)/jupyter-book build . $(JB_FLAGS)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab chapters/
+
+outputs: $(STAMP)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace chapters/*.ipynb
+
+clean:
+	rm -rf $(BUILD)

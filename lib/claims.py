@@ -1,0 +1,227 @@
+"""Claims a chapter checks, in a form the book can collect.
+
+A chapter states a claim, computes a number, and asserts that the number agrees with the claim
+within a tolerance derived from a standard error or a closed form. The functions here build that
+comparison as a :class:`Check`: the chapter asserts ``check.passed`` and then displays the check.
+The display carries a machine-readable copy in the output's metadata (under the key
+:data:`CHECK_METADATA_KEY`; a custom MIME type would make the book's renderer warn), so the book's
+"Claims checked" page is assembled from the chapters' own stored outputs by
+:func:`collect_checks`, never typed by hand. nbval makes sure those stored outputs equal a fresh
+run.
+
+Examples
+--------
+>>> check = check_close("the estimate matches the exact value", 0.162, 0.164, tolerance=0.005)
+>>> check.passed
+True
+>>> print(check)
+PASS  the estimate matches the exact value: measured 0.162, expected 0.164 ± 0.005
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+from .validation import check_finite
+
+__all__ = [
+    "CHECK_METADATA_KEY",
+    "Check",
+    "check_close",
+    "check_greater",
+    "check_less",
+    "collect_checks",
+    "read_checks",
+]
+
+CHECK_METADATA_KEY = "generalization_essays_check"
+
+_RELATIONS = ("≈", ">", "<")
+
+
+def _round(value: float) -> float:
+    # Three significant figures: what the book prints, and stable across platforms, so that a
+    # stored output equals a fresh run.
+    return float(f"{value:.3g}")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One checked claim: a measured number compared with a reference.
+
+    Use :func:`check_close`, :func:`check_greater` or :func:`check_less` to make one.
+
+    Attributes
+    ----------
+    claim : str
+        The claim in words.
+    measured : float
+        What the chapter computed.
+    relation : {"≈", ">", "<"}
+        ``≈``: ``|measured - reference| <= tolerance``; ``>``: ``measured > reference + tolerance``;
+        ``<``: ``measured < reference - tolerance``.
+    reference : float
+        The exact value, bound or comparison number.
+    tolerance : float
+        The allowed deviation or required margin, non-negative.
+    passed : bool
+        Whether the relation holds.
+    """
+
+    claim: str
+    measured: float
+    relation: str
+    reference: float
+    tolerance: float
+    passed: bool
+
+    def __post_init__(self):
+        if not isinstance(self.claim, str) or not self.claim.strip():
+            raise ValueError(f"claim must be a non-empty string, got {self.claim!r}")
+        if self.relation not in _RELATIONS:
+            raise ValueError(f"relation must be one of {_RELATIONS}, got {self.relation!r}")
+
+    def describe(self) -> str:
+        """Return the comparison in words, numbers at three significant figures."""
+        m, r, t = (f"{x:.3g}" for x in (self.measured, self.reference, self.tolerance))
+        if self.relation == "≈":
+            return f"measured {m}, expected {r} ± {t}"
+        sign = "+" if self.relation == ">" else "-"
+        return f"measured {m}, required {self.relation} {r} {sign} {t}"
+
+    def __str__(self) -> str:
+        return f"{'PASS' if self.passed else 'FAIL'}  {self.claim}: {self.describe()}"
+
+    def to_record(self) -> dict:
+        """Return the check as a JSON-ready dict with numbers rounded to three significant figures."""
+        record = asdict(self)
+        for key in ("measured", "reference", "tolerance"):
+            record[key] = _round(record[key])
+        return record
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        # IPython accepts (data, metadata); the record rides in the output's metadata.
+        return {"text/plain": str(self)}, {CHECK_METADATA_KEY: self.to_record()}
+
+
+def _numbers(measured, reference, tolerance) -> tuple[float, float, float]:
+    measured = check_finite(measured, "measured")
+    reference = check_finite(reference, "reference")
+    tolerance = check_finite(tolerance, "tolerance")
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be non-negative, got {tolerance}")
+    return measured, reference, tolerance
+
+
+def check_close(claim: str, measured, expected, *, tolerance) -> Check:
+    """Check that ``measured`` is within ``tolerance`` of ``expected``.
+
+    Parameters
+    ----------
+    claim : str
+        The claim in words.
+    measured, expected : float
+        The computed number and the value it should equal.
+    tolerance : float
+        Non-negative; derive it from a standard error (e.g. ``4 * se``) or a closed form.
+
+    Examples
+    --------
+    >>> check_close("two routes agree", 1.0, 1.2, tolerance=0.1).passed
+    False
+    >>> check_close("two routes agree", 1.0, 1.2, tolerance=-0.1)
+    Traceback (most recent call last):
+    ...
+    ValueError: tolerance must be non-negative, got -0.1
+    """
+    measured, expected, tolerance = _numbers(measured, expected, tolerance)
+    return Check(claim, measured, "≈", expected, tolerance, abs(measured - expected) <= tolerance)
+
+
+def check_greater(claim: str, measured, bound, *, margin=0.0) -> Check:
+    """Check that ``measured > bound + margin``.
+
+    Examples
+    --------
+    >>> print(check_greater("the gap exceeds noise", 0.30, 0.0, margin=0.05))
+    PASS  the gap exceeds noise: measured 0.3, required > 0 + 0.05
+    """
+    measured, bound, margin = _numbers(measured, bound, margin)
+    return Check(claim, measured, ">", bound, margin, measured > bound + margin)
+
+
+def check_less(claim: str, measured, bound, *, margin=0.0) -> Check:
+    """Check that ``measured < bound - margin``.
+
+    Examples
+    --------
+    >>> check_less("the excess loss is small", 0.01, 0.02).passed
+    True
+    """
+    measured, bound, margin = _numbers(measured, bound, margin)
+    return Check(claim, measured, "<", bound, margin, measured < bound - margin)
+
+
+def read_checks(notebook) -> list[dict]:
+    """Return the check records stored in the outputs of one notebook file.
+
+    Parameters
+    ----------
+    notebook : str or path-like
+        An ``.ipynb`` file.
+
+    Returns
+    -------
+    list of dict
+        One record per displayed :class:`Check`, in cell order.
+    """
+    path = pathlib.Path(notebook)
+    if path.suffix != ".ipynb":
+        raise ValueError(f"notebook must be an .ipynb file, got {str(path)!r}")
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    records = []
+    for cell in cells:
+        for output in cell.get("outputs", []):
+            record = output.get("metadata", {}).get(CHECK_METADATA_KEY)
+            if record is not None:
+                records.append(record)
+    return records
+
+
+def _title(path: pathlib.Path) -> str:
+    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+        if cell["cell_type"] == "markdown":
+            for line in "".join(cell["source"]).splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return path.stem
+
+
+def collect_checks(folder) -> pd.DataFrame:
+    """Return a table of every check stored in the notebooks of ``folder``, chapter by chapter.
+
+    Parameters
+    ----------
+    folder : str or path-like
+        A folder of ``.ipynb`` files (the book's ``chapters/``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``chapter``, ``claim``, ``measured``, ``relation``, ``reference``, ``tolerance``,
+        ``passed``; one row per check.
+    """
+    folder = pathlib.Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"folder must be an existing directory, got {str(folder)!r}")
+    rows = [
+        {"chapter": _title(path), **record}
+        for path in sorted(folder.glob("*.ipynb"))
+        for record in read_checks(path)
+    ]
+    columns = ["chapter", "claim", "measured", "relation", "reference", "tolerance", "passed"]
+    return pd.DataFrame(rows, columns=columns)

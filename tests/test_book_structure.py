@@ -1,0 +1,106 @@
+"""The book's structure and the chapters' hygiene, checked on the files as committed.
+
+Notebooks are found by folder (chapters/*.ipynb), never from a hand-kept list.
+"""
+
+import json
+import pathlib
+import re
+
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+
+
+def _toc_files(node):
+    if isinstance(node, dict):
+        if "file" in node:
+            yield node["file"]
+        if "root" in node:
+            yield node["root"]
+        for value in node.values():
+            yield from _toc_files(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _toc_files(item)
+
+
+TOC = list(_toc_files(yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))))
+
+
+def _source(entry):
+    matches = [ROOT / f"{entry}{suffix}" for suffix in (".md", ".ipynb") if (ROOT / f"{entry}{suffix}").exists()]
+    return matches
+
+
+def _cells(path):
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def _code(cell):
+    return "".join(cell["source"])
+
+
+def test_there_are_chapters():
+    assert CHAPTERS, "chapters/ holds no notebooks"
+
+
+@pytest.mark.parametrize("entry", TOC)
+def test_every_toc_entry_exists_exactly_once(entry):
+    assert len(_source(entry)) == 1, f"_toc.yml lists {entry!r}, which matches {len(_source(entry))} files"
+    assert TOC.count(entry) == 1, f"_toc.yml lists {entry!r} more than once"
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)
+def test_every_chapter_is_in_the_toc(notebook):
+    entry = notebook.relative_to(ROOT).with_suffix("").as_posix()
+    assert entry in TOC, f"{notebook.name} is not listed in _toc.yml"
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_was_run_top_to_bottom_without_errors(notebook):
+    code_cells = [c for c in _cells(notebook) if c["cell_type"] == "code"]
+    counts = [c["execution_count"] for c in code_cells]
+    assert counts == list(range(1, len(code_cells) + 1)), (
+        f"{notebook.name}: stored execution counts {counts} are not a fresh top-to-bottom run; "
+        "run `make outputs`"
+    )
+    errors = [o for c in code_cells for o in c.get("outputs", []) if o["output_type"] == "error"]
+    assert not errors, f"{notebook.name} stores an error output"
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_makes_one_generator_and_no_global_seed(notebook):
+    code = "\n".join(_code(c) for c in _cells(notebook) if c["cell_type"] == "code")
+    assert len(re.findall(r"default_rng\(", code)) == 1, f"{notebook.name}: make exactly one generator"
+    for banned in (r"np\.random\.seed\(", r"random\.seed\(", r"sys\.path", r"^\s*[!%]pip", r"RandomState\("):
+        assert not re.search(banned, code, re.M), f"{notebook.name} uses {banned}"
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)
+def test_every_figure_has_a_caption_and_alt_text(notebook):
+    for index, cell in enumerate(_cells(notebook)):
+        if cell["cell_type"] != "code":
+            continue
+        if any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])):
+            meta = cell["metadata"].get("mystnb", {})
+            caption = meta.get("figure", {}).get("caption", "")
+            alt = meta.get("image", {}).get("alt", "")
+            assert len(caption) > 20, f"{notebook.name} cell {index}: figure without a caption"
+            assert len(alt) > 20, f"{notebook.name} cell {index}: figure without alt text"
+            assert meta["figure"].get("name"), f"{notebook.name} cell {index}: figure without a name"
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_has_the_books_shape(notebook):
+    markdown = "\n".join(_code(c) for c in _cells(notebook) if c["cell_type"] == "markdown")
+    for needed in ("**Claim.**", "Learning objectives", "Prerequisites", "**Time.**",
+                   "## What this shows, and what it does not", "## Exercises", "{solution-start}"):
+        assert needed in markdown, f"{notebook.name} lacks {needed!r}"
+
+
+def test_reference_pages_are_in_the_book():
+    for page in ("reference/glossary", "reference/claims", "reference/bibliography", "reference/reproducibility"):
+        assert page in TOC

@@ -1,0 +1,97 @@
+"""Tests of lib.claims: relations, display, and collection from stored notebook outputs."""
+
+import json
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from lib.claims import CHECK_METADATA_KEY, Check, check_close, check_greater, check_less, collect_checks, read_checks
+
+
+@pytest.mark.parametrize(
+    ("measured", "passed"), [(1.0, True), (1.1, True), (0.9, True), (1.2, False), (0.79, False)]
+)
+def test_close_is_a_two_sided_band(measured, passed):
+    assert check_close("c", measured, 1.0, tolerance=0.1 + 1e-12).passed is passed
+
+
+def test_greater_and_less_require_the_margin():
+    assert check_greater("g", 1.0, 0.5, margin=0.4).passed
+    assert not check_greater("g", 1.0, 0.5, margin=0.5).passed
+    assert check_less("l", 0.0, 0.5, margin=0.4).passed
+    assert not check_less("l", 0.2, 0.5, margin=0.3).passed
+
+
+def test_display_text_and_record_are_rounded_to_three_figures():
+    check = check_close("estimate matches", 0.123456, 0.12, tolerance=0.0051234)
+    data, metadata = check._repr_mimebundle_()
+    assert data["text/plain"] == "PASS  estimate matches: measured 0.123, expected 0.12 ± 0.00512"
+    assert metadata[CHECK_METADATA_KEY] == {
+        "claim": "estimate matches", "measured": 0.123, "relation": "≈",
+        "reference": 0.12, "tolerance": 0.00512, "passed": True,
+    }
+    assert str(check_less("small", 3.0, 1.0)).startswith("FAIL  small: measured 3, required < 1 - 0")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"measured": float("nan")}, ValueError, "measured must be finite"),
+        ({"measured": "1"}, TypeError, "measured must be a real number"),
+        ({"tolerance": -1.0}, ValueError, "tolerance must be non-negative"),
+        ({"claim": "  "}, ValueError, "claim must be a non-empty string"),
+    ],
+)
+def test_bad_inputs_rejected(kwargs, error, message):
+    args = {"claim": "c", "measured": 1.0, "expected": 1.0, "tolerance": 0.1} | kwargs
+    with pytest.raises(error, match=message):
+        check_close(args["claim"], args["measured"], args["expected"], tolerance=args["tolerance"])
+
+
+def test_unknown_relation_rejected():
+    with pytest.raises(ValueError, match="relation must be one of"):
+        Check("c", 1.0, "=", 1.0, 0.0, True)
+
+
+def _notebook_with_checks(path, title, checks):
+    cells = [new_markdown_cell(f"# {title}\n\ntext")]
+    for check in checks:
+        data, metadata = check._repr_mimebundle_()
+        output = new_output("execute_result", data=data, metadata=metadata, execution_count=1)
+        cells.append(new_code_cell("check", outputs=[output]))
+    cells.append(new_code_cell("print(1)", outputs=[new_output("stream", name="stdout", text="1\n")]))
+    nbformat.write(new_notebook(cells=cells), path)
+
+
+def test_collect_checks_reads_every_stored_check_in_order(tmp_path):
+    _notebook_with_checks(tmp_path / "01_a.ipynb", "Chapter A", [check_close("a1", 1, 1, tolerance=0)])
+    _notebook_with_checks(
+        tmp_path / "02_b.ipynb", "Chapter B", [check_greater("b1", 2, 1), check_less("b2", 0, 1)]
+    )
+    table = collect_checks(tmp_path)
+    assert table["chapter"].tolist() == ["Chapter A", "Chapter B", "Chapter B"]
+    assert table["claim"].tolist() == ["a1", "b1", "b2"]
+    assert table["relation"].tolist() == ["≈", ">", "<"]
+    assert table["passed"].all()
+
+
+def test_collect_checks_of_folder_without_checks_is_empty(tmp_path):
+    nbformat.write(new_notebook(cells=[new_markdown_cell("# Empty")]), tmp_path / "x.ipynb")
+    assert collect_checks(tmp_path).empty
+
+
+def test_read_checks_rejects_non_notebooks(tmp_path):
+    (tmp_path / "x.md").write_text("# no")
+    with pytest.raises(ValueError, match="notebook must be an .ipynb file"):
+        read_checks(tmp_path / "x.md")
+
+
+def test_collect_checks_rejects_missing_folder(tmp_path):
+    with pytest.raises(ValueError, match="folder must be an existing directory"):
+        collect_checks(tmp_path / "nope")
+
+
+def test_records_survive_a_json_round_trip():
+    record = check_close("x", 1.0, 1.0, tolerance=0.5).to_record()
+    assert json.loads(json.dumps(record)) == record

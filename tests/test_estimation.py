@@ -1,0 +1,62 @@
+"""Tests of lib.estimation against closed forms, with properties and bad inputs."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lib.estimation import Estimate, estimate_mean, estimate_proportion
+
+
+def test_mean_and_standard_error_match_hand_computation():
+    est = estimate_mean([2.0, 4.0, 6.0])
+    assert est.value == 4.0
+    assert est.standard_error == pytest.approx(2.0 / np.sqrt(3))
+    assert est.n == 3
+
+
+@given(st.integers(min_value=0, max_value=50), st.integers(min_value=2, max_value=200))
+def test_proportion_standard_error_is_binomial_closed_form(successes, n):
+    successes = min(successes, n)
+    outcomes = np.r_[np.ones(successes), np.zeros(n - successes)]
+    est = estimate_proportion(outcomes)
+    p = successes / n
+    assert est.value == pytest.approx(p)
+    assert est.standard_error == pytest.approx(np.sqrt(p * (1 - p) / n))
+
+
+def test_standard_error_of_a_mean_matches_spread_of_repeated_means():
+    # The standard error is a claim about repetitions; check it against 2,000 of them.
+    rng = np.random.default_rng(7)
+    draws = rng.exponential(size=(2000, 50))
+    predicted = np.mean([estimate_mean(row).standard_error for row in draws])
+    observed = draws.mean(axis=1).std(ddof=1)
+    # relative standard error of a sample sd over 2,000 repetitions is about 1/sqrt(2*1999) = 1.6%
+    assert predicted == pytest.approx(observed, rel=5 * 0.016)
+
+
+def test_interval_and_z_score():
+    est = Estimate(0.5, 0.1, 100)
+    assert est.interval(1.0) == pytest.approx((0.4, 0.6))
+    assert est.z_score(0.3) == pytest.approx(2.0)
+    assert Estimate(0.5, 0.0, 10).z_score(0.5) == 0.0
+    assert Estimate(0.5, 0.0, 10).z_score(0.4) == np.inf
+
+
+@pytest.mark.parametrize(
+    ("samples", "message"),
+    [([1.0], "at least 2 draws"), ([[1.0, 2.0]], "must be 1-d"), ([1.0, np.inf], "must be finite")],
+)
+def test_bad_samples_rejected(samples, message):
+    with pytest.raises(ValueError, match=message):
+        estimate_mean(samples)
+
+
+def test_non_binary_outcomes_rejected():
+    with pytest.raises(ValueError, match="outcomes must hold only 0/1"):
+        estimate_proportion([0.0, 0.5, 1.0])
+
+
+def test_negative_z_rejected():
+    with pytest.raises(ValueError, match="z must be non-negative"):
+        Estimate(0.0, 1.0, 2).interval(-1.0)
