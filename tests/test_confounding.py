@@ -1,0 +1,328 @@
+"""Tests of lib.confounding: closed forms, properties, bad inputs and exact values under a seed."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
+
+from lib.confounding import (
+    IceCreamWorld,
+    adjust_for_sun,
+    causal_effect,
+    decision_regret,
+    estimate_contrast,
+    excess_log_loss,
+    excess_loss_constant,
+    fit_counts,
+    fit_logistic,
+    ice_cream_table,
+    interventional_ice_cream,
+    joint_distribution,
+    lowest_log_loss,
+    observational_contrast,
+    pooled_sunniness,
+    predict_from_shorts,
+    predict_logistic,
+    predictor_from_counts,
+    sample_counts,
+    sample_pool_counts,
+    sample_world,
+    shorts_table,
+    sunniness_features,
+)
+
+WORLD = IceCreamWorld()
+
+
+def test_named_constructor_is_the_default_world():
+    assert IceCreamWorld.weak_negative_effect() == WORLD
+probabilities = st.floats(0.0, 1.0)
+inner = st.floats(0.01, 0.99)
+
+
+def worlds(base=probabilities, slack=0.0):
+    # Valid worlds: the effect is chosen so that base + effect stays in [slack, 1 - slack].
+    def build(a1, a0, b1, b0, u):
+        low, high = slack - min(b1, b0), 1 - slack - max(b1, b0)
+        return IceCreamWorld(a1, a0, b1, b0, low + (high - low) * u)
+
+    return st.builds(build, inner, inner, base, base, st.floats(0.0, 1.0))
+
+
+# --- closed forms -------------------------------------------------------------------------------
+
+
+def test_hand_computed_predictor():
+    # q = 0.5: P(Z=1 | S=1) = 0.45 / (0.45 + 0.05) = 0.9, so P(Y=1 | S=1) = 0.9*0.75 + 0.1*0.05.
+    assert predict_from_shorts(WORLD, 0.5)[1] == pytest.approx(0.9 * 0.75 + 0.1 * 0.05)
+    assert predict_from_shorts(WORLD, 0.5)[0] == pytest.approx(0.1 * 0.8 + 0.9 * 0.1)
+
+
+def test_tables():
+    np.testing.assert_allclose(shorts_table(WORLD), [0.1, 0.9])
+    np.testing.assert_allclose(ice_cream_table(WORLD), [[0.1, 0.05], [0.8, 0.75]])
+
+
+@given(worlds(), probabilities)
+def test_joint_is_a_distribution_with_the_right_margins(world, q):
+    joint = joint_distribution(world, q)
+    assert joint.sum() == pytest.approx(1.0)
+    assert joint[1].sum() == pytest.approx(q)
+    assert np.all(joint >= 0)
+
+
+@given(worlds(), probabilities, probabilities, st.floats(0.0, 1.0))
+def test_pool_of_two_towns_is_the_town_of_mean_sunniness(world, q1, q2, w):
+    mixed = w * joint_distribution(world, q1) + (1 - w) * joint_distribution(world, q2)
+    q_bar = pooled_sunniness([q1, q2], [w, 1 - w])
+    np.testing.assert_allclose(mixed, joint_distribution(world, q_bar), atol=1e-12)
+
+
+@given(worlds(), probabilities)
+def test_causal_effect_is_the_direct_effect_in_every_town(world, q):
+    assert float(causal_effect(world, q)) == pytest.approx(world.shorts_effect, abs=1e-12)
+
+
+def test_intervention_cuts_the_arrow_from_the_sun():
+    joint = joint_distribution(WORLD, 0.3, do_shorts=1)
+    assert joint[:, 0].sum() == 0.0
+    assert joint[1].sum() == pytest.approx(0.3)
+    assert float(interventional_ice_cream(WORLD, 0.3, 0)) == pytest.approx(0.3 * 0.8 + 0.7 * 0.1)
+
+
+@settings(max_examples=50)
+@given(worlds(base=inner, slack=0.005), st.floats(0.02, 0.98), st.floats(0.02, 0.98))
+def test_excess_loss_is_non_negative_and_zero_at_the_matching_town(world, q_train, q_test):
+    excess = float(excess_log_loss(world, q_test, predict_from_shorts(world, q_train)))
+    assert excess >= -1e-15
+    if q_train == q_test:
+        assert excess == pytest.approx(0.0, abs=1e-15)
+
+
+def test_confounded_world_has_concept_shift():
+    # With the sun driving both shorts and ice cream, P(Y=1 | S=1) increases with sunniness.
+    curve = predict_from_shorts(WORLD, np.linspace(0.01, 0.99, 50))
+    assert np.all(np.diff(curve, axis=0) > 0)
+    assert float(observational_contrast(WORLD, 0.5)) == pytest.approx(0.51)
+
+
+def test_excess_loss_with_the_sun_is_zero_at_the_truth_everywhere():
+    losses = excess_log_loss(WORLD, np.linspace(0, 1, 11), ice_cream_table(WORLD), sees_sun=True)
+    np.testing.assert_allclose(losses, 0.0, atol=1e-15)
+
+
+def test_excess_loss_constant_in_distribution_is_half_the_number_of_cells():
+    assert excess_loss_constant(WORLD, 0.3, 0.3) == pytest.approx(1.0)
+    assert excess_loss_constant(WORLD, 0.3, 0.3, sees_sun=True) == pytest.approx(2.0)
+
+
+def test_decision_regret():
+    np.testing.assert_allclose(decision_regret(-0.05, [0.5, -0.1], 0.1), [0.15, 0.0])
+    # Not acting when acting was right costs the forgone net gain.
+    np.testing.assert_allclose(decision_regret(0.3, 0.0, 0.1), 0.2)
+
+
+# --- estimators against closed forms, with tolerances from standard errors ---------------------
+
+
+def test_counting_equals_unpenalised_logistic_regression():
+    days = sample_world(WORLD, 0.4, 5_000, rng=np.random.default_rng(3))
+    model = LogisticRegression(C=np.inf, tol=1e-10, solver="newton-cholesky")
+    fitted = model.fit(days.shorts[:, None], days.ice_cream).predict_proba([[0], [1]])[:, 1]
+    np.testing.assert_allclose(fitted, fit_counts(days.shorts, days.ice_cream, prior=0), atol=1e-8)
+
+
+def test_sampled_frequencies_match_the_joint_distribution():
+    n = 200_000
+    days = sample_world(WORLD, 0.3, n, rng=np.random.default_rng(4))
+    observed = np.bincount(4 * days.sun + 2 * days.shorts + days.ice_cream, minlength=8) / n
+    expected = joint_distribution(WORLD, 0.3).ravel()
+    np.testing.assert_array_less(np.abs(observed - expected), 4 * np.sqrt(expected * (1 - expected) / n))
+
+
+def test_sample_counts_match_the_joint_distribution():
+    n, size = 10_000, 500
+    counts = sample_counts(WORLD, 0.7, n, size=size, rng=np.random.default_rng(5))
+    shares = counts.reshape(size, 4).mean(axis=0) / n
+    expected = joint_distribution(WORLD, 0.7).sum(axis=0).ravel()
+    se = np.sqrt(expected * (1 - expected) / (n * size))
+    np.testing.assert_array_less(np.abs(shares - expected), 4 * se)
+
+
+def test_intervention_samples_have_the_interventional_rate():
+    n = 100_000
+    days = sample_world(WORLD, 0.2, n, rng=np.random.default_rng(6), do_shorts=1)
+    assert np.all(days.shorts == 1)
+    p = float(interventional_ice_cream(WORLD, 0.2, 1))
+    assert abs(days.ice_cream.mean() - p) < 4 * np.sqrt(p * (1 - p) / n)
+
+
+def test_mean_excess_in_distribution_matches_its_constant():
+    n, size = 100_000, 2_000
+    fits = predictor_from_counts(sample_counts(WORLD, 0.5, n, size=size, rng=np.random.default_rng(7)))
+    scaled = n * excess_log_loss(WORLD, 0.5, fits)
+    assert abs(scaled.mean() - 1.0) < 4 * scaled.std(ddof=1) / np.sqrt(size)
+
+
+def test_adjustment_recovers_the_effect_the_naive_contrast_does_not():
+    days = sample_world(WORLD, [0.2, 0.8], 50_000, rng=np.random.default_rng(8))
+    effect = adjust_for_sun(days.sun, days.shorts, days.ice_cream)
+    assert abs(effect.z_score(WORLD.shorts_effect)) < 4
+    naive = fit_counts(days.shorts, days.ice_cream, prior=0)
+    assert naive[1] - naive[0] > 0.3
+
+
+def test_pool_sampled_town_by_town_matches_the_town_of_mean_sunniness():
+    # sample_pool_counts never uses the pooling identity, so this tests it.
+    n, size = 10_000, 400
+    towns, weights = [0.05, 0.15, 0.1], [0.4, 0.4, 0.2]
+    counts = sample_pool_counts(WORLD, towns, weights, n, size=size, rng=np.random.default_rng(9))
+    shares = counts.reshape(size, 4).mean(axis=0) / n
+    expected = joint_distribution(WORLD, pooled_sunniness(towns, weights)).sum(axis=0).ravel()
+    se = np.sqrt(expected * (1 - expected) / (n * size))
+    np.testing.assert_array_less(np.abs(shares - expected), 4 * se)
+    with_sun = sample_pool_counts(WORLD, towns, weights, 50, size=2, rng=np.random.default_rng(9),
+                                  sees_sun=True)
+    assert with_sun.shape == (2, 2, 2, 2) and with_sun.sum() == 100
+
+
+def test_adjustment_transported_to_a_town_uses_its_weights():
+    # With an effect that differs by weather the weights matter: P(Y|z,s) tables built by hand.
+    days = sample_world(WORLD, [0.2, 0.8], 50_000, rng=np.random.default_rng(10))
+    for q in (0.1, 0.9):
+        effect = adjust_for_sun(days.sun, days.shorts, days.ice_cream, p_sun=q)
+        assert abs(effect.z_score(WORLD.shorts_effect)) < 4
+    sun = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    shorts = np.array([0, 0, 1, 1, 0, 0, 1, 1])
+    ice = np.array([0, 0, 1, 1, 0, 1, 0, 1])   # effect +1 when cloudy, 0 when sunny
+    assert adjust_for_sun(sun, shorts, ice, p_sun=0.25).value == pytest.approx(0.75)
+    assert adjust_for_sun(sun, shorts, ice).value == pytest.approx(0.5)
+
+
+def test_lowest_log_loss_closed_form():
+    # A world where shorts carry no information about the sun: H(Y | S) = H(Y) by hand.
+    world = IceCreamWorld(0.5, 0.5, 0.8, 0.1, 0.0)
+    p = 0.5 * 0.8 + 0.5 * 0.1
+    h = -(p * np.log(p) + (1 - p) * np.log(1 - p))
+    assert float(lowest_log_loss(world, 0.5)) == pytest.approx(h)
+    assert float(lowest_log_loss(WORLD, 0.5)) > float(lowest_log_loss(WORLD, 0.5, sees_sun=True))
+
+
+def test_estimate_contrast_matches_counting_and_its_standard_error():
+    days = sample_world(WORLD, 0.5, 100_000, rng=np.random.default_rng(11))
+    contrast = estimate_contrast(days.shorts, days.ice_cream)
+    fitted = fit_counts(days.shorts, days.ice_cream, prior=0)
+    assert contrast.value == pytest.approx(fitted[1] - fitted[0])
+    assert abs(contrast.z_score(float(observational_contrast(WORLD, 0.5)))) < 4
+
+
+def test_fit_logistic_matches_sklearn_and_is_vectorised():
+    features = np.array([[0.0, -1.0], [1.0, -1.0], [0.0, 1.0], [1.0, 1.0]])
+    positives, totals = np.array([3, 30, 10, 70]), np.array([50, 60, 40, 90])
+    coef = fit_logistic(features, positives, totals)
+    rows = np.repeat(features, 2, axis=0)
+    labels = np.tile([0, 1], 4)
+    weights = np.stack([totals - positives, positives], axis=1).ravel()
+    model = LogisticRegression(C=np.inf, tol=1e-12, solver="newton-cholesky")
+    model.fit(rows, labels, sample_weight=weights)
+    np.testing.assert_allclose(predict_logistic(features, coef),
+                               model.predict_proba(features)[:, 1], atol=1e-7)
+    batch = fit_logistic(features, np.stack([positives, positives]), np.stack([totals, totals]))
+    np.testing.assert_allclose(batch, np.stack([coef, coef]))
+
+
+# --- exact values under a fixed seed -----------------------------------------------------------
+
+
+def test_exact_sample_under_a_fixed_seed():
+    days = sample_world(WORLD, [0.1, 0.9], 4, rng=np.random.default_rng(20261122))
+    assert days.town.tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+    again = sample_world(WORLD, [0.1, 0.9], 4, rng=np.random.default_rng(20261122))
+    for name in ("sun", "shorts", "ice_cream"):
+        np.testing.assert_array_equal(getattr(days, name), getattr(again, name))
+    assert days.sun.tolist() == SUN_UNDER_SEED
+
+
+def test_exact_counts_under_a_fixed_seed():
+    counts = sample_counts(WORLD, 0.5, 1_000, size=1, rng=np.random.default_rng(1))
+    assert counts.tolist() == COUNTS_UNDER_SEED
+
+
+def test_exact_pool_counts_under_a_fixed_seed():
+    counts = sample_pool_counts(WORLD, [0.1, 0.9], [0.5, 0.5], 1_000, size=1,
+                                rng=np.random.default_rng(1))
+    assert counts.tolist() == POOL_COUNTS_UNDER_SEED
+
+
+SUN_UNDER_SEED = [1, 0, 0, 0, 1, 1, 1, 1]
+POOL_COUNTS_UNDER_SEED = [[[419, 89], [159, 333]]]
+COUNTS_UNDER_SEED = [[[408, 76], [167, 349]]]
+
+
+# --- bad inputs ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"shorts_if_sunny": 1.0}, "shorts_if_sunny must be strictly between 0 and 1, got 1.0"),
+        ({"shorts_if_cloudy": -0.1}, r"shorts_if_cloudy must be in \[0, 1\], got -0.1"),
+        ({"ice_cream_if_sunny": 1.2}, r"ice_cream_if_sunny must be in \[0, 1\], got 1.2"),
+        ({"shorts_effect": 0.3}, r"ice_cream_if_sunny \+ shorts_effect must be in \[0, 1\], got 1.1"),
+        ({"shorts_effect": float("nan")}, "shorts_effect must be finite, got nan"),
+    ],
+)
+def test_world_rejects_bad_parameters(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        IceCreamWorld(**kwargs)
+
+
+def test_bad_inputs_are_named():
+    rng = np.random.default_rng(0)
+    with pytest.raises(TypeError, match="world must be an IceCreamWorld"):
+        predict_from_shorts("sunny", 0.5)
+    with pytest.raises(ValueError, match=r"p_sun must be in \[0, 1\], got \[1.5\]"):
+        predict_from_shorts(WORLD, [0.5, 1.5])
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        sample_world(WORLD, 0.5, 10, rng=0)
+    with pytest.raises(TypeError, match="n must be an integer"):
+        sample_world(WORLD, 0.5, 10.0, rng=rng)
+    with pytest.raises(ValueError, match="do_shorts must be None, 0 or 1, got 2"):
+        sample_world(WORLD, 0.5, 10, rng=rng, do_shorts=2)
+    with pytest.raises(ValueError, match="do_shorts must be None, 0 or 1, got True"):
+        joint_distribution(WORLD, 0.5, do_shorts=True)
+    with pytest.raises(ValueError, match="weights must sum to 1, got sum 0.9"):
+        pooled_sunniness([0.1, 0.9], [0.5, 0.4])
+    with pytest.raises(ValueError, match="shorts must hold only 0/1"):
+        fit_counts([0, 2], [0, 1])
+    with pytest.raises(ValueError, match="shorts and ice_cream must have the same length"):
+        fit_counts([0, 1, 1], [0, 1])
+    with pytest.raises(ValueError, match=r"group values must be in range\(2\)"):
+        fit_counts([0, 1], [0, 1], group=[0, 2], n_groups=2)
+    with pytest.raises(ValueError, match="prior must be non-negative, got -1.0"):
+        predictor_from_counts([[1, 1], [1, 1]], prior=-1)
+    with pytest.raises(ValueError, match="predictor must be strictly between 0 and 1"):
+        excess_log_loss(WORLD, 0.5, [0.0, 0.5])
+    with pytest.raises(ValueError, match="with sees_sun, predictor must end in shape"):
+        excess_log_loss(WORLD, 0.5, [0.2, 0.5], sees_sun=True)
+    with pytest.raises(ValueError, match="train_sun and test_sun must be equal"):
+        excess_loss_constant(WORLD, 0.5, 0.2)
+    with pytest.raises(ValueError, match="every combination of sun and shorts"):
+        adjust_for_sun([0, 0, 1, 1], [0, 0, 0, 1], [0, 1, 0, 1])
+    with pytest.raises(ValueError, match="cost must be finite"):
+        decision_regret(0.1, 0.2, float("inf"))
+    with pytest.raises(ValueError, match="p_sun must be strictly between 0 and 1"):
+        sunniness_features([0, 1], [0.0, 0.5])
+    with pytest.raises(ValueError, match="weights must have the same length as p_sun"):
+        sample_pool_counts(WORLD, [0.1, 0.9], [1.0], 10, size=1, rng=rng)
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        sample_pool_counts(WORLD, [0.1, 0.9], [0.5, 0.5], 10, size=1, rng=None)
+    with pytest.raises(ValueError, match=r"p_sun must be in \[0, 1\], got 1.5"):
+        adjust_for_sun([0, 0, 1, 1], [0, 1, 0, 1], [0, 1, 0, 1], p_sun=1.5)
+    with pytest.raises(ValueError, match="both values of shorts must occur"):
+        estimate_contrast([1, 1], [0, 1])
+    with pytest.raises(ValueError, match="positives must lie between 0 and totals"):
+        fit_logistic([[0.0], [1.0]], [5, 1], [4, 4])
+    with pytest.raises(ValueError, match=r"positives and totals must have shape \(\.\.\., 2\)"):
+        fit_logistic([[0.0], [1.0]], [1, 1, 1], [4, 4, 4])
