@@ -1,0 +1,162 @@
+"""Tests of lib.indifference: each sampler against its exact answer, properties and bad inputs."""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lib.indifference import (
+    BERTRAND_METHODS,
+    GoalWorld,
+    angle_to_nearest,
+    behaviours_of_goals,
+    bertrand_probability,
+    cap_probability,
+    cube_probability,
+    die_directions,
+    indifference_probability,
+    power_family_probability,
+    sample_behaviours,
+    sample_chord_distances,
+    sample_chord_distances_power,
+    sample_cube_sides,
+    sample_euler_rotations,
+    sample_goals,
+    sample_uniform_rotations,
+    scheming_share_over_behaviours,
+    scheming_share_over_goals,
+    up_direction_in_body,
+)
+
+N = 200_000
+
+
+def _close_to(outcomes, exact):
+    share = np.mean(outcomes)
+    se = np.sqrt(exact * (1 - exact) / np.size(outcomes))
+    return abs(share - exact) < 4 * se
+
+
+@pytest.mark.parametrize("method", sorted(BERTRAND_METHODS))
+def test_bertrand_samplers_match_their_exact_answers(method):
+    distances = sample_chord_distances(method, N, rng=np.random.default_rng(3))
+    assert _close_to(distances < 0.5, bertrand_probability(method))
+
+
+@pytest.mark.parametrize("threshold", [0.2, 0.5, 0.9])
+def test_endpoint_chords_follow_the_arccos_law(threshold):
+    # Two uniform endpoints: the half-angle between them is uniform, so
+    # P(d < t) = 1 - (2 / pi) arccos t (1/3 at t = 1/2, Bertrand's answer).
+    distances = sample_chord_distances("endpoints", N, rng=np.random.default_rng(10))
+    assert _close_to(distances < threshold, 1 - 2 * np.arccos(threshold) / np.pi)
+
+
+@pytest.mark.parametrize("exponent", [0.2, 0.5, 1.0, 3.0])
+def test_power_family_matches_closed_form(exponent):
+    distances = sample_chord_distances_power(exponent, N, rng=np.random.default_rng(4))
+    assert _close_to(distances < 0.5, power_family_probability(exponent))
+
+
+@given(st.floats(0.01, 100), st.floats(0.01, 100))
+def test_power_family_is_increasing(a, b):
+    low, high = sorted((a, b))
+    assert power_family_probability(low) <= power_family_probability(high)
+    assert 0 < power_family_probability(low) < 1
+
+
+@pytest.mark.parametrize("variable", ["side", "area", "volume"])
+def test_cube_samplers_match_their_exact_answers(variable):
+    sides = sample_cube_sides(variable, N, rng=np.random.default_rng(5), max_side=2.0)
+    assert _close_to(sides <= 1.0, cube_probability(variable, 1.0, max_side=2.0))
+
+
+def test_cube_answers_are_the_classic_three():
+    assert [cube_probability(v, 0.5) for v in ("side", "area", "volume")] == [0.5, 0.25, 0.125]
+
+
+@given(st.sets(st.integers(1, 6), min_size=1, max_size=5))
+def test_coarse_graining_gives_one_half_to_any_event(event):
+    rest = set(range(1, 7)) - event
+    assert indifference_probability(event, [event, rest]) == Fraction(1, 2)
+    assert indifference_probability(event, [{face} for face in range(1, 7)]) == Fraction(len(event), 6)
+
+
+def test_uniform_rotations_spread_the_up_direction_uniformly():
+    up = up_direction_in_body(sample_uniform_rotations(N, rng=np.random.default_rng(6)))
+    np.testing.assert_allclose(np.linalg.norm(up, axis=1), 1.0)
+    # A uniform unit vector has E[z^2] = 1/3; SE from the variance of z^2 (4/45).
+    assert abs(np.mean(up[:, 2] ** 2) - 1 / 3) < 4 * np.sqrt(4 / 45 / N)
+    near = angle_to_nearest(up, die_directions("corners")) < np.radians(10)
+    assert _close_to(near, cap_probability(8, np.radians(10)))
+
+
+def test_euler_angles_are_not_uniform_over_rotations():
+    up = up_direction_in_body(sample_euler_rotations(N, rng=np.random.default_rng(7)))
+    # z = cos(a) cos(b), so E[z^2] = 1/4, not 1/3; Var(z^2) = (3/8)^2 - 1/16 = 5/64.
+    assert abs(np.mean(up[:, 2] ** 2) - 1 / 4) < 4 * np.sqrt(5 / 64 / N)
+
+
+def test_die_directions_are_unit_vectors():
+    for kind in ("faces", "edges", "corners"):
+        np.testing.assert_allclose(np.linalg.norm(die_directions(kind), axis=1), 1.0)
+
+
+def test_goal_world_counts():
+    world = GoalWorld(n_proxies=5, n_train=2, n_deploy=3)
+    values, horizons = np.repeat(np.arange(6), 2), np.tile([0, 1], 6)
+    behaviours = behaviours_of_goals(world, values, horizons)
+    good = behaviours[:, :2].all(axis=1)
+    scheming = good & ~behaviours[:, 2:].all(axis=1)
+    assert Fraction(int(scheming.sum()), int(good.sum())) == scheming_share_over_goals(world)
+    assert scheming_share_over_behaviours(world) == Fraction(7, 8)
+
+
+def test_goal_and_behaviour_samplers_match_exact_shares():
+    world = GoalWorld(n_proxies=20)
+    rng = np.random.default_rng(8)
+    behaviours = behaviours_of_goals(world, *sample_goals(world, N, rng=rng))
+    good = behaviours[:, :2].all(axis=1)
+    assert _close_to(~behaviours[good, 2:].all(axis=1), float(scheming_share_over_goals(world)))
+    uniform = sample_behaviours(world, N, rng=rng)
+    good = uniform[:, :2].all(axis=1)
+    assert _close_to(~uniform[good, 2:].all(axis=1), float(scheming_share_over_behaviours(world)))
+
+
+def test_fixed_seed_gives_fixed_values():
+    first = sample_chord_distances("radius", 3, rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(first, np.random.default_rng(0).uniform(0, 1, size=3))
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: sample_chord_distances("diameter", 3, rng=np.random.default_rng(0)), ValueError, "method"),
+    (lambda: sample_chord_distances("radius", 0, rng=np.random.default_rng(0)), ValueError, "n must"),
+    (lambda: sample_chord_distances("radius", 3, rng=1), TypeError, "rng"),
+    (lambda: power_family_probability(-1.0), ValueError, "exponent"),
+    (lambda: sample_cube_sides("mass", 3, rng=np.random.default_rng(0)), ValueError, "variable"),
+    (lambda: sample_cube_sides("side", 3, rng=np.random.default_rng(0), max_side=0.0), ValueError, "max_side"),
+    (lambda: cube_probability("side", 2.0), ValueError, "side_threshold"),
+    (lambda: indifference_probability({1}, [{1, 2}, {2, 3}]), ValueError, "disjoint"),
+    (lambda: indifference_probability({1}, []), ValueError, "partition"),
+    (lambda: die_directions("vertices"), ValueError, "kind"),
+    (lambda: up_direction_in_body(np.eye(3)), ValueError, "rotations"),
+    (lambda: angle_to_nearest(np.ones((2, 2)), die_directions("faces")), ValueError, "directions"),
+    (lambda: cap_probability(0, 0.1), ValueError, "n_caps"),
+    (lambda: GoalWorld(n_proxies=-1), ValueError, "n_proxies"),
+    (lambda: scheming_share_over_goals("world"), TypeError, "GoalWorld"),
+    (lambda: behaviours_of_goals(GoalWorld(2), [3], [0]), ValueError, "values"),
+])
+def test_bad_inputs_are_refused(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_rotations_are_orthogonal(seed):
+    rng = np.random.default_rng(seed)
+    for rotations in (sample_uniform_rotations(50, rng=rng), sample_euler_rotations(50, rng=rng)):
+        np.testing.assert_allclose(rotations @ rotations.transpose(0, 2, 1), np.broadcast_to(np.eye(3), (50, 3, 3)),
+                                   atol=1e-12)
+        np.testing.assert_allclose(np.linalg.det(rotations), 1.0)
