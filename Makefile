@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11+ and make:
 #   make book   build the book (executing every chapter) into _build/html
-#   make test   run every test: library unit tests and doctests, nbval over chapters/, a strict build
+#   make test   run every test: library unit tests and doctests, nbval over chapters/, a strict build,
+#               and every built page in headless Chromium (links, assets, search, accessibility)
 # Also: make lab (JupyterLab on the chapters), make outputs (refresh the outputs stored in the
 # notebooks), make clean.
 
@@ -11,11 +12,12 @@ STAMP  := $(VENV)/.installed-stamp
 BUILD  := _build
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: book test test-lib test-notebooks test-build lab outputs clean help
+.PHONY: book test test-lib test-notebooks test-build test-browser lab outputs clean help
 
 help:
 	@echo "make book   - build the HTML book into $(BUILD)/html (creates $(VENV) on first use)"
-	@echo "make test   - run every test: unit tests, doctests, nbval over chapters/, strict build"
+	@echo "make test   - run every test: unit tests, doctests, nbval over chapters/, strict build, browser"
+	@echo "make test-browser - load every built page in headless Chromium; screenshots in $(BUILD)/screenshots"
 	@echo "make lab    - open the chapters in JupyterLab with the book's environment"
 	@echo "make outputs - re-execute chapters/ and store their outputs (after editing a chapter)"
 	@echo "make clean  - remove $(BUILD) (the environment in $(VENV) is kept)"
@@ -32,7 +34,7 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "The book is built: open file://$(CURDIR)/$(BUILD)/html/index.html"
 
-test: test-lib test-notebooks test-build
+test: test-lib test-notebooks test-build test-browser
 
 test-lib: $(STAMP)
 	$(BIN)/python -m pytest
@@ -44,6 +46,12 @@ test-notebooks: $(STAMP)
 # The book with warnings as errors; a notebook that raises fails it.
 test-build: $(STAMP)
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
+
+# Every page of the built book in headless Chromium (Debian's chromium; skipped with a message where
+# it is not installed): JavaScript errors, assets, images and figures, internal links, search, and an
+# axe-core accessibility audit. A screenshot of each page is left in $(BUILD)/screenshots.
+test-browser: test-build
+	$(BIN)/python -m pytest -m browser tests/browser
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab chapters/
