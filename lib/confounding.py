@@ -962,8 +962,11 @@ def plot_share_predictions(ax, shares, learned, naive, joint):
                                     (naive, "--", "sky", "linear mix of the two predictors"),
                                     (joint, "-", "blue", "P(S=1, Y=1), linear")):
         ax.plot(shares, y, style, color=PALETTE[colour], label=label)
-    return decorate(ax, xlabel="target's share of the pool π", ylabel="probability",
-                    ylim=(0, 0.8))
+    decorate(ax, xlabel="target's share of the pool π", ylabel="probability",
+             ylim=(0, 1.05), legend=False)
+    # Above the curves, which all stay below 0.75: the legend hides none of them.
+    ax.legend(loc="upper right")
+    return ax
 
 
 def plot_excess_by_town(ax, sun_grid, curves, town_sun, town_points, unseen_sun):
