@@ -21,6 +21,7 @@ PASS  the estimate matches the exact value: measured 0.162, expected 0.164 ± 0.
 from __future__ import annotations
 
 import json
+import math
 import pathlib
 from dataclasses import asdict, dataclass
 
@@ -43,10 +44,19 @@ CHECK_METADATA_KEY = "generalization_essays_check"
 _RELATIONS = ("≈", ">", "<")
 
 
-def _round(value: float) -> float:
-    # Three significant figures: what the book prints, and stable across platforms, so that a
-    # stored output equals a fresh run.
-    return float(f"{value:.3g}")
+def _significant_figures(measured: float, reference: float, tolerance: float) -> int:
+    """Return how many significant figures show the comparison: at least three, and enough that
+    the last printed digit of the larger number is no coarser than the tolerance (at most ten)."""
+    scale = max(abs(measured), abs(reference))
+    if tolerance <= 0 or scale == 0:
+        return 3
+    needed = math.floor(math.log10(scale)) - math.floor(math.log10(tolerance)) + 1
+    return min(max(needed, 3), 10)
+
+
+def _round(value: float, figures: int) -> float:
+    # Rounded as printed, so that a stored output equals a fresh run across platforms.
+    return float(f"{value:.{figures}g}")
 
 
 @dataclass(frozen=True)
@@ -86,21 +96,34 @@ class Check:
             raise ValueError(f"relation must be one of {_RELATIONS}, got {self.relation!r}")
 
     def describe(self) -> str:
-        """Return the comparison in words, numbers at three significant figures."""
-        m, r, t = (f"{x:.3g}" for x in (self.measured, self.reference, self.tolerance))
+        """Return the comparison in words.
+
+        Numbers get at least three significant figures, and more where the tolerance is finer,
+        so that the printed numbers show whether the claim holds.
+        """
+        figures = _significant_figures(self.measured, self.reference, self.tolerance)
+        m, r = (f"{x:#.{figures}g}" for x in (self.measured, self.reference))
+        t = f"{self.tolerance:.3g}"
         if self.relation == "≈":
             return f"measured {m}, expected {r} ± {t}"
-        sign = "+" if self.relation == ">" else "-"
-        return f"measured {m}, required {self.relation} {r} {sign} {t}"
+        if self.tolerance == 0:
+            return f"measured {m}, required {self.relation} {r}"
+        return f"measured {m}, required {self.relation} {r} by more than {t}"
 
     def __str__(self) -> str:
         return f"{'PASS' if self.passed else 'FAIL'}  {self.claim}: {self.describe()}"
 
     def to_record(self) -> dict:
-        """Return the check as a JSON-ready dict with numbers rounded to three significant figures."""
+        """Return the check as a JSON-ready dict, numbers rounded as :meth:`describe` prints them.
+
+        The key ``comparison`` holds :meth:`describe`'s text.
+        """
         record = asdict(self)
-        for key in ("measured", "reference", "tolerance"):
-            record[key] = _round(record[key])
+        figures = _significant_figures(self.measured, self.reference, self.tolerance)
+        for key in ("measured", "reference"):
+            record[key] = _round(record[key], figures)
+        record["tolerance"] = _round(record["tolerance"], 3)
+        record["comparison"] = self.describe()
         return record
 
     def _repr_mimebundle_(self, include=None, exclude=None):
@@ -148,7 +171,7 @@ def check_greater(claim: str, measured, bound, *, margin=0.0) -> Check:
     Examples
     --------
     >>> print(check_greater("the gap exceeds noise", 0.30, 0.0, margin=0.05))
-    PASS  the gap exceeds noise: measured 0.3, required > 0 + 0.05
+    PASS  the gap exceeds noise: measured 0.300, required > 0.00 by more than 0.05
     """
     measured, bound, margin = _numbers(measured, bound, margin)
     return Check(claim, measured, ">", bound, margin, measured > bound + margin)
@@ -213,7 +236,7 @@ def collect_checks(folder) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``chapter``, ``claim``, ``measured``, ``relation``, ``reference``, ``tolerance``,
-        ``passed``; one row per check.
+        ``passed`` and ``comparison`` (the check's own wording of the result); one row per check.
     """
     folder = pathlib.Path(folder)
     if not folder.is_dir():
@@ -223,5 +246,6 @@ def collect_checks(folder) -> pd.DataFrame:
         for path in sorted(folder.glob("*.ipynb"))
         for record in read_checks(path)
     ]
-    columns = ["chapter", "claim", "measured", "relation", "reference", "tolerance", "passed"]
+    columns = ["chapter", "claim", "measured", "relation", "reference", "tolerance", "passed",
+               "comparison"]
     return pd.DataFrame(rows, columns=columns)

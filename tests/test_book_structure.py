@@ -10,6 +10,8 @@ import re
 import pytest
 import yaml
 
+from lib.claims import read_checks
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 
@@ -99,6 +101,21 @@ def test_chapter_has_the_books_shape(notebook):
     for needed in ("**Claim.**", "Learning objectives", "Prerequisites", "**Time.**",
                    "## What this shows, and what it does not", "## Exercises", "{solution-start}"):
         assert needed in markdown, f"{notebook.name} lacks {needed!r}"
+
+
+@pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)
+def test_every_check_a_chapter_makes_is_displayed_and_passed(notebook):
+    # The claims page collects displayed checks only; a check that is asserted but not displayed
+    # would be missing from it. Loops may display several checks from one call site, so compare
+    # totals: at least as many displayed checks as call sites.
+    code = "\n".join(_code(c) for c in _cells(notebook) if c["cell_type"] == "code")
+    call_sites = len(re.findall(r"\bcheck_(?:close|greater|less)\(", code))
+    records = read_checks(notebook)
+    assert len(records) >= max(call_sites, 3), (
+        f"{notebook.name}: {call_sites} check calls but {len(records)} displayed checks; "
+        "end each check cell with the check so the claims page sees it"
+    )
+    assert all(record["passed"] for record in records), f"{notebook.name} stores a failed check"
 
 
 def test_reference_pages_are_in_the_book():

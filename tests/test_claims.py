@@ -26,12 +26,41 @@ def test_greater_and_less_require_the_margin():
 def test_display_text_and_record_are_rounded_to_three_figures():
     check = check_close("estimate matches", 0.123456, 0.12, tolerance=0.0051234)
     data, metadata = check._repr_mimebundle_()
-    assert data["text/plain"] == "PASS  estimate matches: measured 0.123, expected 0.12 ± 0.00512"
+    assert data["text/plain"] == "PASS  estimate matches: measured 0.123, expected 0.120 ± 0.00512"
     assert metadata[CHECK_METADATA_KEY] == {
         "claim": "estimate matches", "measured": 0.123, "relation": "≈",
         "reference": 0.12, "tolerance": 0.00512, "passed": True,
+        "comparison": "measured 0.123, expected 0.120 ± 0.00512",
     }
-    assert str(check_less("small", 3.0, 1.0)).startswith("FAIL  small: measured 3, required < 1 - 0")
+
+
+@pytest.mark.parametrize(
+    ("measured", "reference", "tolerance", "text"),
+    [
+        # the last digit shown is as fine as the tolerance, so the comparison is visible
+        (0.63021, 0.63034, 5.24e-05, "measured 0.63021, expected 0.63034 ± 5.24e-05"),
+        (0.041971, 0.041970, 1.53e-05, "measured 0.04197, expected 0.04197 ± 1.53e-05"),
+        (1234.5, 1200.0, 10.0, "measured 1.23e+03, expected 1.20e+03 ± 10"),
+        (2.0, 1.0, 0.0, "measured 2.00, expected 1.00 ± 0"),
+        (0.5, 0.5, 1e-15, "measured 0.5000000000, expected 0.5000000000 ± 1e-15"),
+    ],
+)
+def test_figures_follow_the_tolerance(measured, reference, tolerance, text):
+    assert check_close("c", measured, reference, tolerance=tolerance).describe() == text
+
+
+def test_zero_margins_are_not_printed():
+    assert check_less("small", 3.0, 1.0).describe() == "measured 3.00, required < 1.00"
+    assert check_greater("big", 3.0, 1.0, margin=0.5).describe() == (
+        "measured 3.00, required > 1.00 by more than 0.5")
+
+
+def test_close_includes_its_boundary():
+    # |0.5 - 0.25| equals the tolerance exactly (both are exact binary fractions)
+    assert check_close("edge", 0.5, 0.25, tolerance=0.25).passed
+    assert not check_close("edge", 0.5, 0.25, tolerance=0.2499).passed
+    assert not check_greater("edge", 0.5, 0.25, margin=0.25).passed
+    assert not check_less("edge", 0.0, 0.25, margin=0.25).passed
 
 
 @pytest.mark.parametrize(
