@@ -859,8 +859,14 @@ def predict_logistic(features, coef) -> np.ndarray:
     >>> predict_logistic([[0.0]], [0.0, 1.0])
     array([0.5])
     """
-    x = np.column_stack([np.ones(len(features)), np.asarray(features, dtype=float)])
-    return expit(np.asarray(coef, dtype=float) @ x.T)
+    features = np.asarray(features, dtype=float)
+    if features.ndim != 2:
+        raise ValueError(f"features must have shape (m, p), got {features.shape}")
+    coef = np.asarray(coef, dtype=float)
+    if coef.ndim == 0 or coef.shape[-1] != features.shape[1] + 1:
+        raise ValueError(f"coef must have shape (..., {features.shape[1] + 1}), got {coef.shape}")
+    x = np.column_stack([np.ones(len(features)), features])
+    return expit(coef @ x.T)
 
 
 # --- figures: each helper draws on an ``ax`` and returns it ---------------------------------------
@@ -981,6 +987,15 @@ def plot_excess_by_town(ax, sun_grid, curves, town_sun, town_points, unseen_sun)
     >>> plt.close(fig)
     """
     colours = ("vermillion", "orange", "green", "purple")
+    if len(curves) > len(colours):
+        raise ValueError(f"curves must hold at most {len(colours)} models, got {len(curves)}")
+    for label, values in curves.items():
+        if np.shape(values) != np.shape(sun_grid):
+            raise ValueError(f"curves[{label!r}] must have the shape of sun_grid "
+                             f"{np.shape(sun_grid)}, got {np.shape(values)}")
+    if np.shape(town_sun) != np.shape(town_points):
+        raise ValueError(f"town_sun and town_points must have the same shape, "
+                         f"got {np.shape(town_sun)} and {np.shape(town_points)}")
     for (label, values), colour in zip(curves.items(), colours):
         ax.plot(sun_grid, values, color=PALETTE[colour], label=label)
     ax.plot(town_sun, town_points, "s", color=PALETTE["blue"], markersize=8,
@@ -995,6 +1010,15 @@ def plot_excess_by_town(ax, sun_grid, curves, town_sun, town_points, unseen_sun)
 _MODEL_COLOURS = ("vermillion", "blue", "green", "black")
 
 
+def _check_models(names, gains):
+    # One colour per model: zip would silently drop models beyond the palette or unpaired gains.
+    if len(names) > len(_MODEL_COLOURS):
+        raise ValueError(f"names must hold at most {len(_MODEL_COLOURS)} models, got {len(names)}")
+    if len(gains) != len(names):
+        raise ValueError(f"gains must have one entry per name, got {len(gains)} for "
+                         f"{len(names)} names")
+
+
 def plot_promised_gains(ax, names, gains, errors, cost):
     """Draw each model's promised gain from shorts as a bar (± ``errors``) against the cost.
 
@@ -1006,6 +1030,10 @@ def plot_promised_gains(ax, names, gains, errors, cost):
     True
     >>> plt.close(fig)
     """
+    _check_models(names, gains)
+    if len(errors) != len(names):
+        raise ValueError(f"errors must have one entry per name, got {len(errors)} for "
+                         f"{len(names)} names")
     ax.bar(names, gains, yerr=errors, color=[PALETTE[c] for c in _MODEL_COLOURS[:len(names)]])
     ax.axhline(cost, color=PALETTE["orange"], linestyle="--", label="cost of shorts")
     ax.tick_params(axis="x", labelrotation=20)
@@ -1024,7 +1052,9 @@ def plot_regret(ax, true_gain, names, gains, costs):
     >>> plt.close(fig)
     """
     styles = ("-", "--", "-", ":")
-    for name, gain, colour, style in zip(names, gains, _MODEL_COLOURS, styles):
+    _check_models(names, gains)
+    for name, gain, colour, style in zip(names, gains, _MODEL_COLOURS[:len(names)],
+                                         styles[:len(names)], strict=True):
         ax.plot(costs, decision_regret(true_gain, gain, costs), style, color=PALETTE[colour],
                 label=name)
     return decorate(ax, xlabel="cost of wearing shorts (ice creams per day)",

@@ -566,8 +566,22 @@ def worst_group_accuracy(params: dict, inputs, labels, cue) -> np.ndarray:
     >>> worst_group_accuracy(params, np.zeros((1, 4, 3)), np.array([[0, 0, 1, 1]]),
     ...                      np.array([[0, 1, 0, 1]]))
     array([0.])
+    >>> worst_group_accuracy(params, np.zeros((1, 2, 3)), np.array([[0, 1]]),
+    ...                      np.array([[0, 1]]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: labels and cue must give every (label, cue) group an example ... for model 0
     """
-    return np.nanmin(group_accuracies(params, inputs, labels, cue), axis=1)
+    groups = group_accuracies(params, inputs, labels, cue)
+    empty = np.argwhere(np.isnan(groups))
+    if empty.size:
+        model, group = empty[0]
+        # nanmin would silently report the worst of the groups present, not of all four.
+        raise ValueError(
+            f"labels and cue must give every (label, cue) group an example in each model's "
+            f"slice, got none with (label, cue) = ({group // 2}, {group % 2}) for model {model}"
+        )
+    return groups.min(axis=1)
 
 
 def minority_accuracy(params: dict, inputs, labels, cue) -> np.ndarray:
@@ -833,7 +847,13 @@ def repair_curve(pretrained: dict, world: SpuriousWorld, sizes, *, method: str,
     """
     params = _check_params(pretrained)
     n_models = params["weights_in"].shape[0]
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if not isinstance(test, tuple) or len(test) != 3:
+        raise TypeError(f"test must be a tuple (inputs, labels, cue), got {test!r:.80}")
     sizes = [check_positive_int(size, "sizes") for size in sizes]
+    if not sizes:
+        raise ValueError(f"sizes must hold at least one size, got {sizes}")
     curve = np.empty((len(sizes), n_models))
     for row, size in enumerate(sizes):
         if balanced:

@@ -249,6 +249,7 @@ def behaviour_cloning(*, horizon: int, n_demonstrations: int, width: int,
     >>> behaviour_cloning(horizon=5, n_demonstrations=3, width=2, rng=np.random.default_rng(0))
     array([0, 0, 0, 0, 0])
     """
+    n_demonstrations = check_positive_int(n_demonstrations, "n_demonstrations")
     expert = expert_policy(width)
     visited = simulate(expert, horizon=horizon, n_rollouts=n_demonstrations, slip=0.0, rng=rng)
     return fit_policy(visited, expert[visited + width], width=width)

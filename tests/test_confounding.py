@@ -21,6 +21,9 @@ from lib.confounding import (
     joint_distribution,
     lowest_log_loss,
     observational_contrast,
+    plot_excess_by_town,
+    plot_promised_gains,
+    plot_regret,
     pooled_sunniness,
     predict_from_shorts,
     predict_logistic,
@@ -96,8 +99,13 @@ def test_intervention_cuts_the_arrow_from_the_sun():
 def test_excess_loss_is_non_negative_and_zero_at_the_matching_town(world, q_train, q_test):
     excess = float(excess_log_loss(world, q_test, predict_from_shorts(world, q_train)))
     assert excess >= -1e-15
-    if q_train == q_test:
-        assert excess == pytest.approx(0.0, abs=1e-15)
+
+
+@settings(max_examples=50)
+@given(worlds(base=inner, slack=0.005), st.floats(0.02, 0.98))
+def test_excess_loss_is_zero_when_trained_in_the_test_town(world, q):
+    excess = float(excess_log_loss(world, q, predict_from_shorts(world, q)))
+    assert excess == pytest.approx(0.0, abs=1e-15)
 
 
 def test_confounded_world_has_concept_shift():
@@ -169,8 +177,10 @@ def test_adjustment_recovers_the_effect_the_naive_contrast_does_not():
     days = sample_world(WORLD, [0.2, 0.8], 50_000, rng=np.random.default_rng(8))
     effect = adjust_for_sun(days.sun, days.shorts, days.ice_cream)
     assert abs(effect.z_score(WORLD.shorts_effect)) < 4
-    naive = fit_counts(days.shorts, days.ice_cream, prior=0)
-    assert naive[1] - naive[0] > 0.3
+    # The naive contrast estimates the observational contrast of the pooled town (q = 0.5).
+    naive = estimate_contrast(days.shorts, days.ice_cream)
+    assert abs(naive.z_score(float(observational_contrast(WORLD, 0.5)))) < 4
+    assert abs(naive.z_score(WORLD.shorts_effect)) > 4
 
 
 def test_pool_sampled_town_by_town_matches_the_town_of_mean_sunniness():
@@ -215,6 +225,78 @@ def test_estimate_contrast_matches_counting_and_its_standard_error():
     fitted = fit_counts(days.shorts, days.ice_cream, prior=0)
     assert contrast.value == pytest.approx(fitted[1] - fitted[0])
     assert abs(contrast.z_score(float(observational_contrast(WORLD, 0.5)))) < 4
+
+
+# Replicates: the spread of R estimates has relative standard error about 1 / sqrt(2 R).
+REPLICATES, DAYS = 2_000, 1_000
+
+
+def _replicate_spread(estimates):
+    values = np.array([e.value for e in estimates])
+    reported = np.array([e.standard_error for e in estimates])
+    return reported.mean(), values.std(ddof=1)
+
+
+def _rows(*arrays):
+    return [a.reshape(REPLICATES, DAYS) for a in arrays]
+
+
+def _effect_modified_days(rng):
+    # A world whose effect of shorts differs by weather (+0.9 when cloudy, 0 when sunny), so
+    # that the share of sunny days, estimated from the sample, adds variance of its own.
+    size = (REPLICATES, DAYS)
+    sun = rng.integers(0, 2, size)
+    shorts = rng.integers(0, 2, size)
+    rate = np.array([[0.05, 0.95], [0.9, 0.9]])[sun, shorts]
+    return sun, shorts, (rng.random(size) < rate).astype(int)
+
+
+def test_estimate_contrast_standard_error_matches_the_spread_of_replicates():
+    days = sample_world(WORLD, 0.5, REPLICATES * DAYS, rng=np.random.default_rng(30))
+    shorts, ice = _rows(days.shorts, days.ice_cream)
+    reported, spread = _replicate_spread(
+        [estimate_contrast(s, y) for s, y in zip(shorts, ice, strict=True)])
+    assert reported == pytest.approx(spread, rel=5 / np.sqrt(2 * REPLICATES))
+
+
+def test_adjust_for_sun_standard_error_matches_the_spread_of_replicates():
+    days = sample_world(WORLD, 0.5, REPLICATES * DAYS, rng=np.random.default_rng(31))
+    sun, shorts, ice = _rows(days.sun, days.shorts, days.ice_cream)
+    for p_sun in (None, 0.3):
+        reported, spread = _replicate_spread(
+            [adjust_for_sun(z, s, y, p_sun=p_sun) for z, s, y in zip(sun, shorts, ice, strict=True)])
+        assert reported == pytest.approx(spread, rel=5 / np.sqrt(2 * REPLICATES)), p_sun
+
+
+def test_adjust_for_sun_standard_error_counts_the_estimated_share_of_sun():
+    # Without the Var(P(z)) term the reported error would be sqrt(0.275 / 0.4775) = 0.76 of this.
+    sun, shorts, ice = _effect_modified_days(np.random.default_rng(32))
+    reported, spread = _replicate_spread(
+        [adjust_for_sun(z, s, y) for z, s, y in zip(sun, shorts, ice, strict=True)])
+    assert reported == pytest.approx(spread, rel=5 / np.sqrt(2 * REPLICATES))
+
+
+def test_adjust_for_sun_standard_error_closed_form():
+    # 400 days with exact frequencies: 100 per (sun, shorts) cell, rates 0.05, 0.95, 0.9, 0.9.
+    rates = np.array([[0.05, 0.95], [0.9, 0.9]])
+    sun, shorts, ice = [], [], []
+    for z in (0, 1):
+        for s in (0, 1):
+            positives = round(100 * rates[z, s])
+            sun += [z] * 100
+            shorts += [s] * 100
+            ice += [1] * positives + [0] * (100 - positives)
+    binomial = (rates * (1 - rates) / 100).sum(axis=1)          # Var of each stratum effect
+    effect = rates[:, 1] - rates[:, 0]                           # [0.9, 0.0]
+    # Delta method: sum_z P(z)^2 Var(effect_z) + (effect_1 - effect_0)^2 P(1) P(0) / n.
+    estimated = 0.25 * binomial.sum() + (effect[1] - effect[0]) ** 2 * 0.25 / 400
+    result = adjust_for_sun(sun, shorts, ice)
+    assert result.value == pytest.approx(0.45)
+    assert result.standard_error == pytest.approx(np.sqrt(estimated), rel=1e-12)
+    known = adjust_for_sun(sun, shorts, ice, p_sun=0.3)
+    assert known.value == pytest.approx(0.7 * 0.9)
+    assert known.standard_error == pytest.approx(
+        np.sqrt(0.49 * binomial[0] + 0.09 * binomial[1]), rel=1e-12)
 
 
 def test_fit_logistic_matches_sklearn_and_is_vectorised():
@@ -326,3 +408,37 @@ def test_bad_inputs_are_named():
         fit_logistic([[0.0], [1.0]], [5, 1], [4, 4])
     with pytest.raises(ValueError, match=r"positives and totals must have shape \(\.\.\., 2\)"):
         fit_logistic([[0.0], [1.0]], [1, 1, 1], [4, 4, 4])
+    with pytest.raises(ValueError, match=r"coef must have shape \(\.\.\., 2\), got \(3,\)"):
+        predict_logistic([[0.0], [1.0]], [0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match=r"features must have shape \(m, p\), got \(2, 1, 1\)"):
+        predict_logistic(np.zeros((2, 1, 1)), [0.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda ax: plot_excess_by_town(ax, [0.1, 0.9], {str(k): [1.0, 1.0] for k in range(5)},
+                                        [0.5], [1e-6], 0.4), "curves must hold at most 4 models, got 5"),
+        (lambda ax: plot_excess_by_town(ax, [0.1, 0.9], {"ERM": [1.0]}, [0.5], [1e-6], 0.4),
+         r"curves\['ERM'\] must have the shape of sun_grid \(2,\), got \(1,\)"),
+        (lambda ax: plot_excess_by_town(ax, [0.1, 0.9], {"ERM": [1.0, 1.0]}, [0.5, 0.6], [1e-6], 0.4),
+         "town_sun and town_points must have the same shape"),
+        (lambda ax: plot_promised_gains(ax, ["a", "b"], [0.5], [0.01, 0.01], 0.1),
+         "gains must have one entry per name, got 1 for 2 names"),
+        (lambda ax: plot_promised_gains(ax, ["a", "b"], [0.5, 0.1], [0.01], 0.1),
+         "errors must have one entry per name, got 1 for 2 names"),
+        (lambda ax: plot_regret(ax, -0.05, ["a", "b"], [0.5], [0.0, 1.0]),
+         "gains must have one entry per name, got 1 for 2 names"),
+        (lambda ax: plot_regret(ax, -0.05, list("abcde"), [0.5] * 5, [0.0, 1.0]),
+         "names must hold at most 4 models, got 5"),
+    ],
+)
+def test_plot_helpers_reject_data_they_would_drop(call, match):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    try:
+        with pytest.raises(ValueError, match=match):
+            call(ax)
+    finally:
+        plt.close(fig)

@@ -73,11 +73,19 @@ def test_tail_matches_scipy(n, k_min, p):
 @settings(max_examples=30, deadline=None)
 @given(n=st.integers(2, 2000), p=st.floats(0.01, 0.6), share=st.floats(0.0, 1.0))
 def test_chernoff_bound_is_above_the_tail(n, p, share):
-    low = math.floor(n * p) + 1
-    if low > n:
-        return
+    low = math.floor(n * p) + 1   # at most n, since p <= 0.6 < 1
     k_min = low + int(share * (n - low))
     assert log10_chernoff_bound(n, k_min, p) >= float(log10_binomial_upper_tail(n, k_min, p)) - 1e-9
+
+
+def test_chernoff_bound_closed_form():
+    # -n KL(a || p) / ln 10 at a = k_min / n, by hand.
+    kl = 0.8 * math.log(0.8 / 0.5) + 0.2 * math.log(0.2 / 0.5)
+    assert log10_chernoff_bound(10, 8, 0.5) == pytest.approx(-10 * kl / math.log(10), rel=1e-12)
+    kl = 0.3 * math.log(0.3 / 0.1) + 0.7 * math.log(0.7 / 0.9)
+    assert log10_chernoff_bound(20, 6, Fraction(1, 10)) == pytest.approx(-20 * kl / math.log(10), rel=1e-12)
+    # At k_min = n the bound is p**n exactly, the tail itself.
+    assert log10_chernoff_bound(10, 10, 0.5) == pytest.approx(-10 * math.log10(2), rel=1e-12)
 
 
 def test_scientific_round_trips():
@@ -92,6 +100,12 @@ def test_scientific_round_trips():
     (lambda: log10_binomial_upper_tail(10, 6, 1.5), ValueError, "p must be in"),
     (lambda: log10_binomial_upper_tail(10.0, 6, 0.5), TypeError, "n must be an integer"),
     (lambda: log10_chernoff_bound(10, 2, 0.5), ValueError, "k_min must be in"),
+    (lambda: log10_binomial_upper_tail_exact(10, 11, Fraction(1, 2)), ValueError,
+     "k_min must be at most n=10, got 11"),
+    (lambda: log10_binomial_upper_tail_exact(0, 0, Fraction(1, 2)), ValueError, "n must be an integer >= 1, got 0"),
+    (lambda: log10_binomial_upper_tail_exact(10, -1, Fraction(1, 2)), ValueError, "k_min must be an integer >= 0"),
+    (lambda: log10_binomial_upper_tail_exact(10, 3, Fraction(3, 2)), ValueError, "p must be in"),
+    (lambda: log10_binomial_upper_tail_exact(10.0, 3, Fraction(1, 2)), TypeError, "n must be an integer"),
     (lambda: bits_per_mapping("task"), TypeError, "AdditionTask"),
     (lambda: scientific("1"), TypeError, "log10_value"),
     (lambda: legendre_features([2.0], 3), ValueError, "x must be"),

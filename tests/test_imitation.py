@@ -68,7 +68,17 @@ def test_dagger_costs_far_less_than_cloning_at_long_horizons():
     rng = np.random.default_rng(3)
     cloned = behaviour_cloning(horizon=64, n_demonstrations=5, width=20, rng=rng)
     learned = dagger(horizon=64, n_iterations=4, n_rollouts=1000, slip=0.005, width=20, rng=rng)
-    assert expected_cost(learned, horizon=64, slip=0.005) < expected_cost(cloned, horizon=64, slip=0.005) / 10
+    hold, expert = np.zeros(41, dtype=int), expert_policy(20)
+    assert np.array_equal(cloned, hold)
+    # Cloning pays the hold-the-line cost, about q T (T - 1) / 2 with q = 2 slip / 3: 6.08 here.
+    cloned_cost = expected_cost(cloned, horizon=64, slip=0.005)
+    assert cloned_cost == expected_cost(hold, horizon=64, slip=0.005)
+    # DAgger pays the expert's cost (about q (T - 1) = 0.21) plus at most the cost of states its
+    # runs rarely reach (two slips before a correction): at most (q T)**2 = 0.045 more.
+    q, horizon = 2 * 0.005 / 3, 64
+    learned_cost = expected_cost(learned, horizon=horizon, slip=0.005)
+    expert_cost = expected_cost(expert, horizon=horizon, slip=0.005)
+    assert expert_cost - 1e-12 <= learned_cost <= expert_cost + (q * horizon) ** 2
 
 
 @given(st.floats(min_value=0.2, max_value=3.0), st.floats(min_value=0.1, max_value=10.0))
@@ -106,6 +116,8 @@ def test_growth_exponent_exact_cloning_slope_is_near_two_for_small_slips():
          "n_iterations must be"),
         (lambda r: fit_growth_exponent([1, 2, 3], [1, 0, 2], [1, 1, 1]), ValueError, "costs must be positive"),
         (lambda r: fit_growth_exponent([1, 2, 3], [1, 2], [1, 1]), ValueError, "must match"),
+        (lambda r: behaviour_cloning(horizon=3, n_demonstrations=0, width=2, rng=r), ValueError,
+         "n_demonstrations must be an integer >= 1, got 0"),
     ],
 )
 def test_bad_inputs_are_rejected(call, error, message):

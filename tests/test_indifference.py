@@ -146,6 +146,21 @@ def test_fixed_seed_gives_fixed_values():
     (lambda: GoalWorld(n_proxies=-1), ValueError, "n_proxies"),
     (lambda: scheming_share_over_goals("world"), TypeError, "GoalWorld"),
     (lambda: behaviours_of_goals(GoalWorld(2), [3], [0]), ValueError, "values"),
+    (lambda: sample_chord_distances_power(0.0, 3, rng=np.random.default_rng(0)), ValueError,
+     "exponent must be positive, got 0.0"),
+    (lambda: sample_chord_distances_power(float("nan"), 3, rng=np.random.default_rng(0)), ValueError,
+     "exponent must be finite"),
+    (lambda: sample_chord_distances_power(1.0, 0, rng=np.random.default_rng(0)), ValueError,
+     "n must be an integer >= 1, got 0"),
+    (lambda: sample_chord_distances_power(1.0, 3, rng=None), TypeError, "rng must be"),
+    (lambda: sample_goals("world", 3, rng=np.random.default_rng(0)), TypeError, "GoalWorld"),
+    (lambda: sample_goals(GoalWorld(2), 0, rng=np.random.default_rng(0)), ValueError,
+     "n must be an integer >= 1, got 0"),
+    (lambda: sample_goals(GoalWorld(2), 3, rng=3), TypeError, "rng must be"),
+    (lambda: sample_behaviours("world", 3, rng=np.random.default_rng(0)), TypeError, "GoalWorld"),
+    (lambda: sample_behaviours(GoalWorld(2), 2.5, rng=np.random.default_rng(0)), TypeError,
+     "n must be an integer"),
+    (lambda: sample_behaviours(GoalWorld(2), 3, rng=3), TypeError, "rng must be"),
 ])
 def test_bad_inputs_are_refused(call, error, match):
     with pytest.raises(error, match=match):
