@@ -150,3 +150,14 @@ def context(browser, server):
         yield ctx
     finally:
         ctx.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With BROWSER_REQUIRED=1 (set by .ci/run, which installs Chromium), a skip is a failure:
+    in CI a missing browser, book or axe-core must not pass quietly."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("BROWSER_REQUIRED") == "1" and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = f"BROWSER_REQUIRED=1, but this test was skipped: {report.longrepr}"
