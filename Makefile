@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed-stamp
 BUILD  := _build
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: book test test-lib test-notebooks test-build test-browser lab outputs clean help
+.PHONY: book test test-lint test-lib test-notebooks test-build test-browser lab outputs format clean help
 
 help:
 	@echo "make book   - build the HTML book into $(BUILD)/html (creates $(VENV) on first use)"
@@ -20,6 +20,7 @@ help:
 	@echo "make test-browser - load every built page in headless Chromium; screenshots in $(BUILD)/screenshots"
 	@echo "make lab    - open the chapters in JupyterLab with the book's environment"
 	@echo "make outputs - re-execute chapters/ and store their outputs (after editing a chapter)"
+	@echo "make format - apply ruff's formatter and safe lint fixes (make test checks both)"
 	@echo "make clean  - remove $(BUILD) (the environment in $(VENV) is kept)"
 
 # The environment: rebuilt only when the requirements change.
@@ -34,7 +35,19 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "The book is built: open file://$(CURDIR)/$(BUILD)/html/index.html"
 
-test: test-lib test-notebooks test-build test-browser
+test: test-lint test-lib test-notebooks test-build test-browser
+
+# ruff: lint and format check of the library, the tests, the Sphinx extensions and the notebooks
+# (settings in pyproject.toml; chapters/ruff.toml keeps the chapters' code to the page's width).
+# `make format` applies the formatter and the safe fixes.
+LINTED := lib tests _ext chapters
+test-lint: $(STAMP)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+
+format: $(STAMP)
+	$(BIN)/ruff format $(LINTED)
+	$(BIN)/ruff check --fix $(LINTED)
 
 test-lib: $(STAMP)
 	$(BIN)/python -m pytest

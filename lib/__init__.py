@@ -5,7 +5,15 @@ Modules are named for the concepts they model; chapters import what they need, e
 settings (matplotlib's included) and draws no random numbers.
 """
 
-from .claims import CHECK_METADATA_KEY, Check, check_close, check_greater, check_less, collect_checks, read_checks
+from .claims import (
+    CHECK_METADATA_KEY,
+    Check,
+    check_close,
+    check_greater,
+    check_less,
+    collect_checks,
+    read_checks,
+)
 from .estimation import Estimate, estimate_mean, estimate_proportion
 from .plotting import PALETTE, decorate, house_style
 from .validation import (

@@ -246,6 +246,14 @@ def collect_checks(folder) -> pd.DataFrame:
         for path in sorted(folder.glob("*.ipynb"))
         for record in read_checks(path)
     ]
-    columns = ["chapter", "claim", "measured", "relation", "reference", "tolerance", "passed",
-               "comparison"]
+    columns = [
+        "chapter",
+        "claim",
+        "measured",
+        "relation",
+        "reference",
+        "tolerance",
+        "passed",
+        "comparison",
+    ]
     return pd.DataFrame(rows, columns=columns)

@@ -109,7 +109,7 @@ class IceCreamWorld:
     shorts_effect: float = -0.05
 
     @classmethod
-    def weak_negative_effect(cls) -> "IceCreamWorld":
+    def weak_negative_effect(cls) -> IceCreamWorld:
         """Return the world used in the book: strong confounding, a weak negative direct effect.
 
         Shorts on 90% of sunny and 10% of cloudy days; ice cream on 80% of sunny and 10% of
@@ -121,8 +121,13 @@ class IceCreamWorld:
         >>> IceCreamWorld.weak_negative_effect().shorts_effect
         -0.05
         """
-        return cls(shorts_if_sunny=0.9, shorts_if_cloudy=0.1, ice_cream_if_sunny=0.8,
-                   ice_cream_if_cloudy=0.1, shorts_effect=-0.05)
+        return cls(
+            shorts_if_sunny=0.9,
+            shorts_if_cloudy=0.1,
+            ice_cream_if_sunny=0.8,
+            ice_cream_if_cloudy=0.1,
+            shorts_effect=-0.05,
+        )
 
     def __post_init__(self):
         for name in ("shorts_if_sunny", "shorts_if_cloudy"):
@@ -244,15 +249,18 @@ def joint_distribution(world, p_sun, *, do_shorts=None) -> np.ndarray:
     q = _probabilities(p_sun, "p_sun")
     if do_shorts is None:
         s1 = shorts_table(world)
-    elif (isinstance(do_shorts, numbers.Integral) and not isinstance(do_shorts, bool)
-          and do_shorts in (0, 1)):
+    elif (
+        isinstance(do_shorts, numbers.Integral)
+        and not isinstance(do_shorts, bool)
+        and do_shorts in (0, 1)
+    ):
         s1 = np.full(2, float(do_shorts))
     else:
         raise ValueError(f"do_shorts must be None, 0 or 1, got {do_shorts!r}")
-    p_z = np.stack([1 - q, q], axis=-1)                      # [..., z]
-    p_s = np.stack([1 - s1, s1], axis=-1)                    # [z, s]
+    p_z = np.stack([1 - q, q], axis=-1)  # [..., z]
+    p_s = np.stack([1 - s1, s1], axis=-1)  # [z, s]
     t = ice_cream_table(world)
-    p_y = np.stack([1 - t, t], axis=-1)                      # [z, s, y]
+    p_y = np.stack([1 - t, t], axis=-1)  # [z, s, y]
     return p_z[..., :, None, None] * p_s[:, :, None] * p_y
 
 
@@ -311,7 +319,7 @@ def predict_from_shorts(world, p_sun) -> np.ndarray:
     array([[0.109, 0.4  ],
            [0.45 , 0.741]])
     """
-    joint = joint_distribution(world, p_sun).sum(axis=-3)    # [..., s, y]
+    joint = joint_distribution(world, p_sun).sum(axis=-3)  # [..., s, y]
     return joint[..., 1] / joint.sum(axis=-1)
 
 
@@ -468,14 +476,14 @@ def sample_pool_counts(world, p_sun, weights, n, *, size, rng, sees_sun=False) -
     ((3, 2, 2), [100, 100, 100])
     """
     q = _probabilities(p_sun, "p_sun")
-    pooled_sunniness(q, weights)                             # validates the weights
+    pooled_sunniness(q, weights)  # validates the weights
     w = np.asarray(weights, dtype=float)
     n = check_positive_int(n, "n")
     size = check_positive_int(size, "size")
     rng = check_generator(rng)
-    joint = joint_distribution(world, q)                     # [town, z, s, y]
+    joint = joint_distribution(world, q)  # [town, z, s, y]
     cells = (joint if sees_sun else joint.sum(axis=1)).reshape(q.size, -1)
-    days = rng.multinomial(n, w / w.sum(), size=size)        # [set, town]
+    days = rng.multinomial(n, w / w.sum(), size=size)  # [set, town]
     counts = rng.multinomial(days, cells / cells.sum(axis=1, keepdims=True))
     shape = (2, 2, 2) if sees_sun else (2, 2)
     return counts.sum(axis=1).reshape((size,) + shape)
@@ -601,7 +609,7 @@ def excess_log_loss(world, p_sun, predictor, *, sees_sun=False) -> np.ndarray:
     at_edge = (predictor == 0) | (predictor == 1)
     if np.any(at_edge):
         raise ValueError(f"predictor must be strictly between 0 and 1, got {predictor[at_edge]}")
-    joint = joint_distribution(world, p_sun)                 # [..., z, s, y]
+    joint = joint_distribution(world, p_sun)  # [..., z, s, y]
     if sees_sun:
         if predictor.shape[-2:] != (2, 2):
             raise ValueError(
@@ -686,20 +694,21 @@ def adjust_for_sun(sun, shorts, ice_cream, *, p_sun=None) -> Estimate:
             f"sun, shorts and ice_cream must have the same length, got {z.size}, {s.size}, {y.size}"
         )
     counts = np.bincount(4 * z + 2 * s + y, minlength=8).reshape(2, 2, 2)
-    days = counts.sum(axis=-1)                               # [z, s]
+    days = counts.sum(axis=-1)  # [z, s]
     if np.any(days == 0):
         raise ValueError("every combination of sun and shorts must occur at least once")
     rate = counts[..., 1] / days
     stratum_effect = rate[:, 1] - rate[:, 0]
     if p_sun is None:
-        share = days.sum(axis=1) / z.size                    # P(z), estimated
+        share = days.sum(axis=1) / z.size  # P(z), estimated
         variance_share = (stratum_effect[1] - stratum_effect[0]) ** 2 * share[1] * share[0] / z.size
     else:
         q = check_probability(p_sun, "p_sun")
-        share, variance_share = np.array([1 - q, q]), 0.0    # P(z), known
+        share, variance_share = np.array([1 - q, q]), 0.0  # P(z), known
     variance_rate = np.sum(share**2 * np.sum(rate * (1 - rate) / days, axis=1))
-    return Estimate(float(share @ stratum_effect), float(np.sqrt(variance_rate + variance_share)),
-                    int(z.size))
+    return Estimate(
+        float(share @ stratum_effect), float(np.sqrt(variance_rate + variance_share)), int(z.size)
+    )
 
 
 def decision_regret(true_gain, believed_gain, cost) -> np.ndarray:
@@ -771,7 +780,7 @@ def lowest_log_loss(world, p_sun, *, sees_sun=False) -> np.ndarray:
     >>> bool(lowest_log_loss(world, 0.5) > lowest_log_loss(world, 0.5, sees_sun=True))
     True
     """
-    joint = joint_distribution(world, p_sun)                 # [..., z, s, y]
+    joint = joint_distribution(world, p_sun)  # [..., z, s, y]
     if sees_sun:
         weight, truth = joint.sum(axis=-1), ice_cream_table(world)
         axes = (-2, -1)
@@ -835,13 +844,14 @@ def fit_logistic(features, positives, totals, *, max_iter=100, tol=1e-10) -> np.
     k = np.asarray(positives, dtype=float)
     m = np.asarray(totals, dtype=float)
     if k.shape != m.shape or k.shape[-1:] != x.shape[:1]:
-        raise ValueError(f"positives and totals must have shape (..., {x.shape[0]}), "
-                         f"got {k.shape} and {m.shape}")
+        raise ValueError(
+            f"positives and totals must have shape (..., {x.shape[0]}), got {k.shape} and {m.shape}"
+        )
     if np.any(k < 0) or np.any(k > m):
         raise ValueError("positives must lie between 0 and totals")
     coef = np.zeros(k.shape[:-1] + x.shape[1:])
     for _ in range(check_positive_int(max_iter, "max_iter")):
-        mean = expit(coef @ x.T)                             # [..., m]
+        mean = expit(coef @ x.T)  # [..., m]
         gradient = (k - m * mean) @ x
         hessian = np.einsum("...r,ri,rj->...ij", m * mean * (1 - mean), x, x)
         step = np.linalg.solve(hessian, gradient[..., None])[..., 0]
@@ -891,13 +901,20 @@ def plot_concept_shift(ax, world, town_sun, fitted, pool_sun):
     for s, colour in ((1, "vermillion"), (0, "blue")):
         label = "with shorts" if s else "without shorts"
         ax.plot(grid, curves[:, s], color=PALETTE[colour], label=f"Bayes-optimal, {label}")
-        ax.plot(town_sun, fitted[:, s], "o", color=PALETTE[colour],
-                label="logistic regression" if s else None)
-        ax.axhline(pooled[s], color=PALETTE[colour], linestyle="--",
-                   label="pooled ERM" if s else None)
+        ax.plot(
+            town_sun,
+            fitted[:, s],
+            "o",
+            color=PALETTE[colour],
+            label="logistic regression" if s else None,
+        )
+        ax.axhline(
+            pooled[s], color=PALETTE[colour], linestyle="--", label="pooled ERM" if s else None
+        )
     ax.axvline(pool_sun, color=PALETTE["black"], linewidth=1, linestyle=":")
-    return decorate(ax, xlabel="town's share of sunny days q", ylabel="P(ice cream | shorts)",
-                    ylim=(0, 1))
+    return decorate(
+        ax, xlabel="town's share of sunny days q", ylabel="P(ice cream | shorts)", ylim=(0, 1)
+    )
 
 
 def plot_learning_curves(ax, n_grid, in_distribution, target, *, in_constant, target_limit):
@@ -916,19 +933,27 @@ def plot_learning_curves(ax, n_grid, in_distribution, target, *, in_constant, ta
     >>> plt.close(fig)
     """
     n_grid = np.asarray(n_grid)
-    for values, colour, label in ((in_distribution, "blue", "in distribution (the pool)"),
-                                  (target, "vermillion", "target town")):
+    for values, colour, label in (
+        (in_distribution, "blue", "in distribution (the pool)"),
+        (target, "vermillion", "target town"),
+    ):
         values = np.asarray(values)
         mean = values.mean(axis=1)
         band = 2 * values.std(axis=1, ddof=1) / np.sqrt(values.shape[1])
         ax.fill_between(n_grid, mean - band, mean + band, alpha=0.3, color=PALETTE[colour])
         ax.plot(n_grid, mean, "o-", color=PALETTE[colour], label=label)
-    ax.plot(n_grid, in_constant / n_grid, "--", color=PALETTE["black"],
-            label="theory for the pool: 1/n")
-    ax.axhline(target_limit, color=PALETTE["orange"], linestyle=":",
-               label="closed-form limit in the target town")
-    return decorate(ax, xlabel="training days n", ylabel="excess log loss (nats)",
-                    xscale="log", yscale="log")
+    ax.plot(
+        n_grid, in_constant / n_grid, "--", color=PALETTE["black"], label="theory for the pool: 1/n"
+    )
+    ax.axhline(
+        target_limit,
+        color=PALETTE["orange"],
+        linestyle=":",
+        label="closed-form limit in the target town",
+    )
+    return decorate(
+        ax, xlabel="training days n", ylabel="excess log loss (nats)", xscale="log", yscale="log"
+    )
 
 
 def plot_share_curve(ax, shares, limit, dot_shares, dot_excess):
@@ -947,10 +972,15 @@ def plot_share_curve(ax, shares, limit, dot_shares, dot_excess):
     se = dot_excess.std(axis=1, ddof=1) / np.sqrt(dot_excess.shape[1])
     ax.plot(shares, limit, color=PALETTE["vermillion"], label="rest of pool sunnier (0.6)")
     ax.axhline(0, color=PALETTE["green"], label="pool as sunny as target")
-    ax.errorbar(dot_shares, mean, yerr=2 * se, fmt="o", color=PALETTE["black"],
-                label="simulated pools, $10^7$ days")
-    return decorate(ax, xlabel="target's share of the pool π",
-                    ylabel="target's excess loss (nats)")
+    ax.errorbar(
+        dot_shares,
+        mean,
+        yerr=2 * se,
+        fmt="o",
+        color=PALETTE["black"],
+        label="simulated pools, $10^7$ days",
+    )
+    return decorate(ax, xlabel="target's share of the pool π", ylabel="target's excess loss (nats)")
 
 
 def plot_share_predictions(ax, shares, learned, naive, joint):
@@ -964,12 +994,19 @@ def plot_share_predictions(ax, shares, learned, naive, joint):
     True
     >>> plt.close(fig)
     """
-    for y, style, colour, label in ((learned, "-", "vermillion", "P(Y=1 | S=1), learned"),
-                                    (naive, "--", "sky", "linear mix of the two predictors"),
-                                    (joint, "-", "blue", "P(S=1, Y=1), linear")):
+    for y, style, colour, label in (
+        (learned, "-", "vermillion", "P(Y=1 | S=1), learned"),
+        (naive, "--", "sky", "linear mix of the two predictors"),
+        (joint, "-", "blue", "P(S=1, Y=1), linear"),
+    ):
         ax.plot(shares, y, style, color=PALETTE[colour], label=label)
-    decorate(ax, xlabel="target's share of the pool π", ylabel="probability",
-             ylim=(0, 1.05), legend=False)
+    decorate(
+        ax,
+        xlabel="target's share of the pool π",
+        ylabel="probability",
+        ylim=(0, 1.05),
+        legend=False,
+    )
     # Above the curves, which all stay below 0.75: the legend hides none of them.
     ax.legend(loc="upper right")
     return ax
@@ -991,18 +1028,34 @@ def plot_excess_by_town(ax, sun_grid, curves, town_sun, town_points, unseen_sun)
         raise ValueError(f"curves must hold at most {len(colours)} models, got {len(curves)}")
     for label, values in curves.items():
         if np.shape(values) != np.shape(sun_grid):
-            raise ValueError(f"curves[{label!r}] must have the shape of sun_grid "
-                             f"{np.shape(sun_grid)}, got {np.shape(values)}")
+            raise ValueError(
+                f"curves[{label!r}] must have the shape of sun_grid "
+                f"{np.shape(sun_grid)}, got {np.shape(values)}"
+            )
     if np.shape(town_sun) != np.shape(town_points):
-        raise ValueError(f"town_sun and town_points must have the same shape, "
-                         f"got {np.shape(town_sun)} and {np.shape(town_points)}")
+        raise ValueError(
+            f"town_sun and town_points must have the same shape, "
+            f"got {np.shape(town_sun)} and {np.shape(town_points)}"
+        )
     for (label, values), colour in zip(curves.items(), colours):
         ax.plot(sun_grid, values, color=PALETTE[colour], label=label)
-    ax.plot(town_sun, town_points, "s", color=PALETTE["blue"], markersize=8,
-            label="shorts + town label (training towns)")
+    ax.plot(
+        town_sun,
+        town_points,
+        "s",
+        color=PALETTE["blue"],
+        markersize=8,
+        label="shorts + town label (training towns)",
+    )
     ax.axvline(unseen_sun, color=PALETTE["black"], linestyle=":")
-    decorate(ax, xlabel="town's share of sunny days q", ylabel="excess log loss (nats)",
-             yscale="log", ylim=(1e-8, 1e2), legend=False)
+    decorate(
+        ax,
+        xlabel="town's share of sunny days q",
+        ylabel="excess log loss (nats)",
+        yscale="log",
+        ylim=(1e-8, 1e2),
+        legend=False,
+    )
     ax.legend(loc="upper center", ncol=2, fontsize=9)
     return ax
 
@@ -1015,8 +1068,9 @@ def _check_models(names, gains):
     if len(names) > len(_MODEL_COLOURS):
         raise ValueError(f"names must hold at most {len(_MODEL_COLOURS)} models, got {len(names)}")
     if len(gains) != len(names):
-        raise ValueError(f"gains must have one entry per name, got {len(gains)} for "
-                         f"{len(names)} names")
+        raise ValueError(
+            f"gains must have one entry per name, got {len(gains)} for {len(names)} names"
+        )
 
 
 def plot_promised_gains(ax, names, gains, errors, cost):
@@ -1032,9 +1086,10 @@ def plot_promised_gains(ax, names, gains, errors, cost):
     """
     _check_models(names, gains)
     if len(errors) != len(names):
-        raise ValueError(f"errors must have one entry per name, got {len(errors)} for "
-                         f"{len(names)} names")
-    ax.bar(names, gains, yerr=errors, color=[PALETTE[c] for c in _MODEL_COLOURS[:len(names)]])
+        raise ValueError(
+            f"errors must have one entry per name, got {len(errors)} for {len(names)} names"
+        )
+    ax.bar(names, gains, yerr=errors, color=[PALETTE[c] for c in _MODEL_COLOURS[: len(names)]])
     ax.axhline(cost, color=PALETTE["orange"], linestyle="--", label="cost of shorts")
     ax.tick_params(axis="x", labelrotation=20)
     return decorate(ax, ylabel="promised gain in P(ice cream)")
@@ -1053,9 +1108,12 @@ def plot_regret(ax, true_gain, names, gains, costs):
     """
     styles = ("-", "--", "-", ":")
     _check_models(names, gains)
-    for name, gain, colour, style in zip(names, gains, _MODEL_COLOURS[:len(names)],
-                                         styles[:len(names)], strict=True):
-        ax.plot(costs, decision_regret(true_gain, gain, costs), style, color=PALETTE[colour],
-                label=name)
-    return decorate(ax, xlabel="cost of wearing shorts (ice creams per day)",
-                    ylabel="regret per day")
+    for name, gain, colour, style in zip(
+        names, gains, _MODEL_COLOURS[: len(names)], styles[: len(names)], strict=True
+    ):
+        ax.plot(
+            costs, decision_regret(true_gain, gain, costs), style, color=PALETTE[colour], label=name
+        )
+    return decorate(
+        ax, xlabel="cost of wearing shorts (ice creams per day)", ylabel="regret per day"
+    )

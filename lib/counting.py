@@ -137,7 +137,8 @@ def log10_count_fitting_mappings(task: AdditionTask, n_train: int) -> decimal.De
     >>> float(log10_count_fitting_mappings(AdditionTask(1), 99))
     1.2787536009528289
     """
-    log10_all = log10_count_mappings(task)
+    if not isinstance(task, AdditionTask):
+        raise TypeError(f"task must be an AdditionTask, got {task!r}")
     n_train = check_positive_int(n_train, "n_train", minimum=0)
     if n_train > task.n_inputs:
         raise ValueError(f"n_train must be at most n_inputs={task.n_inputs}, got {n_train}")
@@ -173,9 +174,13 @@ def _ln_factorial(n: int, context: decimal.Context) -> decimal.Decimal:
         return context.ln(decimal.Decimal(math.factorial(n)))
     # Stirling's series; for n >= 2000 the first omitted term, 1/(1188 n^9), is below 1e-32.
     big = decimal.Decimal(n)
-    series = (decimal.Decimal(1) / (12 * big) - decimal.Decimal(1) / (360 * big**3)
-              + decimal.Decimal(1) / (1260 * big**5) - decimal.Decimal(1) / (1680 * big**7))
-    return (big * context.ln(big) - big + context.ln(2 * _PI * big) / 2 + series)
+    series = (
+        decimal.Decimal(1) / (12 * big)
+        - decimal.Decimal(1) / (360 * big**3)
+        + decimal.Decimal(1) / (1260 * big**5)
+        - decimal.Decimal(1) / (1680 * big**7)
+    )
+    return big * context.ln(big) - big + context.ln(2 * _PI * big) / 2 + series
 
 
 def log10_binomial_upper_tail(n: int, k_min: int, p) -> decimal.Decimal:
@@ -227,9 +232,13 @@ def _log10_tail_series(n: int, k_min: int, p: Fraction, context) -> decimal.Deci
     # Runs inside a 50-digit local context: Decimal's operators use the current context.
     p_dec = context.divide(decimal.Decimal(p.numerator), decimal.Decimal(p.denominator))
     q_dec = 1 - p_dec
-    ln_leading = (_ln_factorial(n, context) - _ln_factorial(k_min, context)
-                  - _ln_factorial(n - k_min, context)
-                  + k_min * context.ln(p_dec) + (n - k_min) * context.ln(q_dec))
+    ln_leading = (
+        _ln_factorial(n, context)
+        - _ln_factorial(k_min, context)
+        - _ln_factorial(n - k_min, context)
+        + k_min * context.ln(p_dec)
+        + (n - k_min) * context.ln(q_dec)
+    )
     odds = p_dec / q_dec
     total, term, k = decimal.Decimal(1), decimal.Decimal(1), k_min
     while k < n:
@@ -271,9 +280,15 @@ def log10_binomial_upper_tail_double(n: int, k_min: int, p) -> tuple[float, floa
     p = float(_as_fraction(p, "p"))
     if not n * p < k_min <= n:
         raise ValueError(f"k_min must be in (n * p, n] = ({n * p}, {n}], got {k_min}")
-    terms = np.array([special.gammaln(n + 1), -special.gammaln(k_min + 1),
-                      -special.gammaln(n - k_min + 1), k_min * math.log(p),
-                      (n - k_min) * math.log1p(-p)])
+    terms = np.array(
+        [
+            special.gammaln(n + 1),
+            -special.gammaln(k_min + 1),
+            -special.gammaln(n - k_min + 1),
+            k_min * math.log(p),
+            (n - k_min) * math.log1p(-p),
+        ]
+    )
     ratio = (n - k_min) / (k_min + 1) * p / (1 - p)
     value = (terms.sum() - math.log1p(-ratio)) / math.log(10)
     rounding = 4 * np.finfo(float).eps * np.abs(terms).sum() / math.log(10)
@@ -323,6 +338,7 @@ def log10_chernoff_bound(n: int, k_min: int, p) -> float:
 
 # --- The parody at small scale: polynomial regression -------------------------------------------
 
+
 def legendre_features(x, degree: int) -> np.ndarray:
     """Return the Legendre design matrix ``[P_0(x), ..., P_degree(x)]`` for ``x`` in [-1, 1].
 
@@ -361,8 +377,9 @@ def min_norm_interpolant(x, y, degree: int) -> np.ndarray:
     return np.linalg.lstsq(features, y, rcond=None)[0]
 
 
-def sample_random_interpolants(x, y, degree: int, n_draws: int, scale: float, *,
-                               rng: np.random.Generator) -> np.ndarray:
+def sample_random_interpolants(
+    x, y, degree: int, n_draws: int, scale: float, *, rng: np.random.Generator
+) -> np.ndarray:
     """Return ``n_draws`` random interpolating coefficient vectors, one per row.
 
     Each is the minimum-norm interpolant plus a Gaussian vector in the null space of the design
@@ -430,8 +447,10 @@ def expected_interpolant_mse(x, y, degree: int, scale: float, x_test, y_test) ->
 
 # --- The parody at small scale: classification --------------------------------------------------
 
-def random_consistent_accuracy(y_test, n_classes: int, n_draws: int, *,
-                               rng: np.random.Generator) -> np.ndarray:
+
+def random_consistent_accuracy(
+    y_test, n_classes: int, n_draws: int, *, rng: np.random.Generator
+) -> np.ndarray:
     """Return the test accuracies of ``n_draws`` labellings drawn uniformly among consistent ones.
 
     A labelling consistent with the training set keeps every training label; uniform among all
@@ -452,7 +471,9 @@ def random_consistent_accuracy(y_test, n_classes: int, n_draws: int, *,
     if y_test.ndim != 1 or y_test.size == 0:
         raise ValueError(f"y_test must be a non-empty 1-d array, got shape {y_test.shape}")
     if not np.issubdtype(y_test.dtype, np.integer) or y_test.min() < 0 or y_test.max() >= n_classes:
-        raise ValueError(f"y_test must hold integer labels in [0, {n_classes}), got {np.unique(y_test)}")
+        raise ValueError(
+            f"y_test must hold integer labels in [0, {n_classes}), got {np.unique(y_test)}"
+        )
     # Draw every test label of every labelling (one array, no loop) rather than the binomial
     # count, so that the premise "uniform among consistent labellings" is what is simulated.
     labels = rng.integers(0, n_classes, size=(n_draws, y_test.size))

@@ -56,7 +56,9 @@ class Estimate:
         """
         reference = check_finite(reference, "reference")
         if self.standard_error == 0:
-            return 0.0 if self.value == reference else float(np.sign(self.value - reference) * np.inf)
+            return (
+                0.0 if self.value == reference else float(np.sign(self.value - reference) * np.inf)
+            )
         return (self.value - reference) / self.standard_error
 
 
@@ -86,7 +88,9 @@ def estimate_mean(samples) -> Estimate:
     (2.5, 0.6455, 4)
     """
     array = _as_sample(samples, "samples")
-    return Estimate(float(array.mean()), float(array.std(ddof=1) / np.sqrt(array.size)), int(array.size))
+    return Estimate(
+        float(array.mean()), float(array.std(ddof=1) / np.sqrt(array.size)), int(array.size)
+    )
 
 
 def estimate_proportion(outcomes) -> Estimate:

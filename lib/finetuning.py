@@ -125,11 +125,22 @@ class RepairScenario:
     sizes: tuple = tuple(2 ** np.arange(3, 12))
 
     def __post_init__(self):
-        for name in ("n_models", "n_features", "n_hidden", "n_narrow", "n_pretrain", "n_test",
-                     "n_probe", "pretrain_steps", "repair_steps"):
+        for name in (
+            "n_models",
+            "n_features",
+            "n_hidden",
+            "n_narrow",
+            "n_pretrain",
+            "n_test",
+            "n_probe",
+            "pretrain_steps",
+            "repair_steps",
+        ):
             check_positive_int(getattr(self, name), name)
         if self.n_models < 2:
-            raise ValueError(f"n_models must be at least 2 for a standard error, got {self.n_models}")
+            raise ValueError(
+                f"n_models must be at least 2 for a standard error, got {self.n_models}"
+            )
         for name in ("pretrain_agreement", "deploy_agreement"):
             check_probability(getattr(self, name), name)
         for name in ("pretrain_rate", "repair_rate"):
@@ -139,6 +150,8 @@ class RepairScenario:
         if not sizes or any(k % 4 for k in sizes):
             raise ValueError(f"sizes must be multiples of 4, got {self.sizes}")
         object.__setattr__(self, "sizes", sizes)
+
+
 _HEAD = ("weights_out", "bias_out")
 
 
@@ -169,8 +182,14 @@ class SpuriousWorld:
         return self.mixing.shape[0]
 
 
-def make_world(*, n_features: int = 10, core_shift: float = 1.0, core_noise: float = 1.0,
-               spurious_noise: float = 0.25, rng: np.random.Generator) -> SpuriousWorld:
+def make_world(
+    *,
+    n_features: int = 10,
+    core_shift: float = 1.0,
+    core_noise: float = 1.0,
+    spurious_noise: float = 0.25,
+    rng: np.random.Generator,
+) -> SpuriousWorld:
     """Return a :class:`SpuriousWorld` with a random orthogonal mixing of its features.
 
     Examples
@@ -197,7 +216,9 @@ def make_world(*, n_features: int = 10, core_shift: float = 1.0, core_noise: flo
 
 def _check_world(world) -> SpuriousWorld:
     if not isinstance(world, SpuriousWorld):
-        raise TypeError(f"world must be a SpuriousWorld, got {world!r} of type {type(world).__name__}")
+        raise TypeError(
+            f"world must be a SpuriousWorld, got {world!r} of type {type(world).__name__}"
+        )
     return world
 
 
@@ -344,7 +365,9 @@ def init_mlp(n_models: int, n_inputs: int, n_hidden: int, *, rng: np.random.Gene
     rng = check_generator(rng)
     scale = math.sqrt(2.0 / n_inputs)
     return {
-        "weights_in": (scale * rng.standard_normal((n_models, n_inputs, n_hidden))).astype(np.float64),
+        "weights_in": (scale * rng.standard_normal((n_models, n_inputs, n_hidden))).astype(
+            np.float64
+        ),
         "bias_in": np.zeros((n_models, n_hidden), dtype=np.float64),
         "weights_out": np.zeros((n_models, n_hidden), dtype=np.float64),
         "bias_out": np.zeros(n_models, dtype=np.float64),
@@ -406,8 +429,16 @@ def _check_labels(labels, shape, name="labels") -> np.ndarray:
     return labels.astype(int)
 
 
-def train_mlp(params: dict, inputs, labels, *, steps: int, learning_rate: float,
-              weight_decay: float = 1e-3, trainable=_PARAMETERS) -> dict:
+def train_mlp(
+    params: dict,
+    inputs,
+    labels,
+    *,
+    steps: int,
+    learning_rate: float,
+    weight_decay: float = 1e-3,
+    trainable=_PARAMETERS,
+) -> dict:
     """Return a copy of ``params`` trained by full-batch Adam on the logistic loss.
 
     Parameters
@@ -446,8 +477,10 @@ def train_mlp(params: dict, inputs, labels, *, steps: int, learning_rate: float,
     learning_rate = check_finite(learning_rate, "learning_rate")
     weight_decay = check_finite(weight_decay, "weight_decay")
     if learning_rate <= 0 or weight_decay < 0:
-        raise ValueError(f"learning_rate must be positive and weight_decay non-negative, "
-                         f"got {learning_rate} and {weight_decay}")
+        raise ValueError(
+            f"learning_rate must be positive and weight_decay non-negative, "
+            f"got {learning_rate} and {weight_decay}"
+        )
     trainable = tuple(trainable)
     if not trainable or not set(trainable) <= set(_PARAMETERS):
         raise ValueError(f"trainable must be a non-empty subset of {_PARAMETERS}, got {trainable}")
@@ -457,7 +490,9 @@ def train_mlp(params: dict, inputs, labels, *, steps: int, learning_rate: float,
     # With the hidden layer frozen its activations never change: compute them once.
     fixed_hidden = hidden_layer(params, inputs) if head_only else None
     augmented = None if head_only else _augment(inputs)
-    moments = {name: (np.zeros_like(params[name]), np.zeros_like(params[name])) for name in trainable}
+    moments = {
+        name: (np.zeros_like(params[name]), np.zeros_like(params[name])) for name in trainable
+    }
     # The matrices are small: BLAS threads cost more in start-up (and, on a shared machine, in
     # contention) than they save, so the loop runs single-threaded; the limit is lifted on exit.
     with threadpool_limits(limits=1, user_api="blas"):
@@ -636,8 +671,9 @@ def fit_logistic_probe(features, targets, *, penalty: float = 1.0, iterations: i
     """
     features = np.asarray(features, dtype=float)
     if features.ndim != 3:
-        raise ValueError(f"features must have shape (n_models, n_examples, n_features), "
-                         f"got {features.shape}")
+        raise ValueError(
+            f"features must have shape (n_models, n_examples, n_features), got {features.shape}"
+        )
     targets = _check_labels(targets, features.shape[:2], "targets")
     penalty = check_finite(penalty, "penalty")
     if penalty < 0:
@@ -687,8 +723,9 @@ def probe_accuracy(train_features, train_targets, test_features, test_targets) -
     for name, features in (("train_features", train_features), ("test_features", test_features)):
         features = np.asarray(features, dtype=float)
         if features.ndim != 3:
-            raise ValueError(f"{name} must have shape (n_models, n_examples, n_features), "
-                             f"got {features.shape}")
+            raise ValueError(
+                f"{name} must have shape (n_models, n_examples, n_features), got {features.shape}"
+            )
         arrays.append(features)
     train_features, test_features = arrays
     train_targets = _check_labels(train_targets, train_features.shape[:2], "train_targets")
@@ -744,8 +781,9 @@ def mean_gap(first, second) -> tuple[float, float]:
     """
     first, second = (np.asarray(v, dtype=float) for v in (first, second))
     if first.ndim != 2 or second.ndim != 2 or min(first.shape[1], second.shape[1]) < 2:
-        raise ValueError(f"curves must have shape (n_sizes, n_models >= 2), "
-                         f"got {first.shape} and {second.shape}")
+        raise ValueError(
+            f"curves must have shape (n_sizes, n_models >= 2), got {first.shape} and {second.shape}"
+        )
     diff = first[-1].mean() - second[-1].mean()
     variance = first[-1].var(ddof=1) / first.shape[1] + second[-1].var(ddof=1) / second.shape[1]
     return float(diff), float(np.sqrt(variance))
@@ -776,8 +814,10 @@ def largest_doubling_gain(sizes, values) -> tuple:
     sizes = np.asarray(sizes)
     values = np.asarray(values, dtype=float)
     if values.ndim != 2 or values.shape[0] != sizes.size or values.shape[0] < 2:
-        raise ValueError(f"values must have shape ({sizes.size}, n_models) with at least 2 "
-                         f"sizes, got {values.shape}")
+        raise ValueError(
+            f"values must have shape ({sizes.size}, n_models) with at least 2 "
+            f"sizes, got {values.shape}"
+        )
     steps = np.diff(values, axis=0)
     best = int(np.argmax(steps.mean(axis=1)))
     gain = steps[best].mean()
@@ -817,9 +857,19 @@ def bayes_worst_group_accuracy(world: SpuriousWorld, agreement: float) -> float:
     return float(stats.norm.cdf(abs(ratio) - log_ratio / (2 * abs(ratio))))
 
 
-def repair_curve(pretrained: dict, world: SpuriousWorld, sizes, *, method: str,
-                 agreement: float, test, steps: int, learning_rate: float,
-                 rng: np.random.Generator, balanced: bool = False) -> np.ndarray:
+def repair_curve(
+    pretrained: dict,
+    world: SpuriousWorld,
+    sizes,
+    *,
+    method: str,
+    agreement: float,
+    test,
+    steps: int,
+    learning_rate: float,
+    rng: np.random.Generator,
+    balanced: bool = False,
+) -> np.ndarray:
     """Return worst-group test accuracy after :func:`repair` on ``k`` examples, for each ``k``.
 
     For every size ``k`` each model gets its own ``k`` fresh fine-tuning examples drawn with
@@ -860,16 +910,24 @@ def repair_curve(pretrained: dict, world: SpuriousWorld, sizes, *, method: str,
         if balanced:
             inputs, labels, _ = sample_group_balanced(world, (n_models, size), rng=rng)
         else:
-            inputs, labels, _ = sample_world(world, (n_models, size), agreement=agreement,
-                                             rng=rng)
-        repaired = repair(params, inputs, labels, method=method, steps=steps,
-                          learning_rate=learning_rate, rng=rng)
+            inputs, labels, _ = sample_world(world, (n_models, size), agreement=agreement, rng=rng)
+        repaired = repair(
+            params, inputs, labels, method=method, steps=steps, learning_rate=learning_rate, rng=rng
+        )
         curve[row] = worst_group_accuracy(repaired, *test)
     return curve
 
 
-def repair(pretrained: dict, inputs, labels, *, method: str, steps: int, learning_rate: float,
-           rng: np.random.Generator) -> dict:
+def repair(
+    pretrained: dict,
+    inputs,
+    labels,
+    *,
+    method: str,
+    steps: int,
+    learning_rate: float,
+    rng: np.random.Generator,
+) -> dict:
     """Return networks repaired from ``pretrained`` on fine-tuning data by one ``method``.
 
     Methods
@@ -907,8 +965,11 @@ def repair(pretrained: dict, inputs, labels, *, method: str, steps: int, learnin
     rng = check_generator(rng)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    fresh_head = dict(params, weights_out=np.zeros_like(params["weights_out"]),
-                      bias_out=np.zeros_like(params["bias_out"]))
+    fresh_head = dict(
+        params,
+        weights_out=np.zeros_like(params["weights_out"]),
+        bias_out=np.zeros_like(params["bias_out"]),
+    )
     train = dict(steps=steps, learning_rate=learning_rate)
     if method == "last_layer":
         return train_mlp(fresh_head, inputs, labels, trainable=_HEAD, **train)

@@ -31,9 +31,9 @@ probability 0.8 * 0.2 + 0.2 * 0.9 = 0.34, so 0.54 steps off centre in three:
 
 from __future__ import annotations
 
-import numpy as np
-
 from dataclasses import dataclass
+
+import numpy as np
 
 from .validation import check_generator, check_positive_int, check_probability
 
@@ -178,8 +178,9 @@ def expected_cost(policy, *, horizon: int, slip: float) -> float:
     return float(cost)
 
 
-def simulate(policy, *, horizon: int, n_rollouts: int, slip: float,
-             rng: np.random.Generator) -> np.ndarray:
+def simulate(
+    policy, *, horizon: int, n_rollouts: int, slip: float, rng: np.random.Generator
+) -> np.ndarray:
     """Return the offsets visited by ``n_rollouts`` runs of ``policy``, shape ``(n_rollouts, horizon)``.
 
     Every run starts at the centre; column ``t`` holds ``d_{t+1}``. The cost of a run is the
@@ -207,7 +208,9 @@ def simulate(policy, *, horizon: int, n_rollouts: int, slip: float,
     offsets = np.zeros((n_rollouts, horizon), dtype=int)
     # A loop over time steps (not over runs): each step depends on the last.
     for t in range(1, horizon):
-        action = np.where(slipped[:, t - 1], random_actions[:, t - 1], policy[offsets[:, t - 1] + width])
+        action = np.where(
+            slipped[:, t - 1], random_actions[:, t - 1], policy[offsets[:, t - 1] + width]
+        )
         offsets[:, t] = np.clip(offsets[:, t - 1] + action, -width, width)
     return offsets
 
@@ -226,11 +229,14 @@ def fit_policy(offsets, actions, *, width: int) -> np.ndarray:
     offsets = np.asarray(offsets).ravel()
     actions = np.asarray(actions).ravel()
     if offsets.shape != actions.shape:
-        raise ValueError(f"offsets and actions must have the same size, "
-                         f"got {offsets.size} and {actions.size}")
+        raise ValueError(
+            f"offsets and actions must have the same size, got {offsets.size} and {actions.size}"
+        )
     if np.any(np.abs(offsets) > width):
-        raise ValueError(f"offsets must lie in [-{width}, {width}], "
-                         f"got extremes {offsets.min()}, {offsets.max()}")
+        raise ValueError(
+            f"offsets must lie in [-{width}, {width}], "
+            f"got extremes {offsets.min()}, {offsets.max()}"
+        )
     if not np.all(np.isin(actions, ACTIONS)):
         raise ValueError(f"actions must be -1, 0 or 1, got {np.unique(actions)}")
     counts = np.zeros((2 * width + 1, 3), dtype=int)
@@ -240,8 +246,9 @@ def fit_policy(offsets, actions, *, width: int) -> np.ndarray:
     return np.where(unique_best & (counts.sum(axis=1) > 0), ACTIONS[best], 0)
 
 
-def behaviour_cloning(*, horizon: int, n_demonstrations: int, width: int,
-                      rng: np.random.Generator) -> np.ndarray:
+def behaviour_cloning(
+    *, horizon: int, n_demonstrations: int, width: int, rng: np.random.Generator
+) -> np.ndarray:
     """Return the policy fitted to the expert's own runs (the expert never slips).
 
     Examples
@@ -255,8 +262,15 @@ def behaviour_cloning(*, horizon: int, n_demonstrations: int, width: int,
     return fit_policy(visited, expert[visited + width], width=width)
 
 
-def dagger(*, horizon: int, n_iterations: int, n_rollouts: int, slip: float, width: int,
-           rng: np.random.Generator) -> np.ndarray:
+def dagger(
+    *,
+    horizon: int,
+    n_iterations: int,
+    n_rollouts: int,
+    slip: float,
+    width: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Return the policy DAgger reaches after ``n_iterations`` rounds.
 
     Round 1 is behaviour cloning (the expert's runs, Ross et al.'s ``beta_1 = 1``); each later
@@ -298,7 +312,9 @@ def fit_growth_exponent(horizons, costs, standard_errors) -> tuple[float, float]
     ...
     ValueError: horizons must hold at least 3 points, got 2
     """
-    horizons, costs, errors = (np.asarray(v, dtype=float) for v in (horizons, costs, standard_errors))
+    horizons, costs, errors = (
+        np.asarray(v, dtype=float) for v in (horizons, costs, standard_errors)
+    )
     if horizons.ndim != 1 or horizons.size < 3:
         raise ValueError(f"horizons must hold at least 3 points, got {horizons.size}")
     if costs.shape != horizons.shape or errors.shape != horizons.shape:
@@ -366,8 +382,10 @@ def local_exponents(horizons, costs) -> np.ndarray:
     """
     horizons, costs = (np.asarray(v, dtype=float) for v in (horizons, costs))
     if horizons.ndim != 1 or horizons.shape != costs.shape or horizons.size < 2:
-        raise ValueError(f"horizons and costs must be 1-d of equal length >= 2, "
-                         f"got shapes {horizons.shape} and {costs.shape}")
+        raise ValueError(
+            f"horizons and costs must be 1-d of equal length >= 2, "
+            f"got shapes {horizons.shape} and {costs.shape}"
+        )
     if np.any(horizons <= 0) or np.any(costs <= 0):
         raise ValueError("horizons and costs must be positive")
     return np.diff(np.log(costs)) / np.diff(np.log(horizons))

@@ -48,7 +48,11 @@ __all__ = [
 # summarised by the distance it produces.
 
 #: The three classic ways of choosing a chord "at random", with Bertrand's exact answers.
-BERTRAND_METHODS = {"endpoints": Fraction(1, 3), "radius": Fraction(1, 2), "midpoint": Fraction(1, 4)}
+BERTRAND_METHODS = {
+    "endpoints": Fraction(1, 3),
+    "radius": Fraction(1, 2),
+    "midpoint": Fraction(1, 4),
+}
 
 
 def _check_method(method):
@@ -93,7 +97,9 @@ def bertrand_probability(method: str) -> float:
     return float(BERTRAND_METHODS[_check_method(method)])
 
 
-def sample_chord_distances_power(exponent: float, n: int, *, rng: np.random.Generator) -> np.ndarray:
+def sample_chord_distances_power(
+    exponent: float, n: int, *, rng: np.random.Generator
+) -> np.ndarray:
     """Return chord distances ``U**exponent`` with U uniform: indifference over ``d**(1/exponent)``.
 
     ``exponent=1`` is the random-radius method and ``exponent=0.5`` the random-midpoint method;
@@ -146,8 +152,9 @@ def _check_variable(variable):
     return variable
 
 
-def sample_cube_sides(variable: str, n: int, *, rng: np.random.Generator,
-                      max_side: float = 1.0) -> np.ndarray:
+def sample_cube_sides(
+    variable: str, n: int, *, rng: np.random.Generator, max_side: float = 1.0
+) -> np.ndarray:
     """Return the sides of ``n`` cubes when ``variable`` is uniform on (0, max_side**power].
 
     Examples
@@ -186,6 +193,7 @@ def cube_probability(variable: str, side_threshold: float, max_side: float = 1.0
 
 # --- Coarse-graining ------------------------------------------------------------------------------
 
+
 def indifference_probability(event, partition) -> Fraction:
     """Return the share of the partition's cells that make up ``event``: indifference over cells.
 
@@ -210,7 +218,9 @@ def indifference_probability(event, partition) -> Fraction:
     """
     cells = [frozenset(cell) for cell in partition]
     if not cells or any(not cell for cell in cells):
-        raise ValueError(f"partition must be a non-empty sequence of non-empty cells, got {partition!r}")
+        raise ValueError(
+            f"partition must be a non-empty sequence of non-empty cells, got {partition!r}"
+        )
     if sum(len(cell) for cell in cells) != len(frozenset().union(*cells)):
         raise ValueError(f"partition's cells must be disjoint, got {partition!r}")
     event = frozenset(event)
@@ -221,6 +231,7 @@ def indifference_probability(event, partition) -> Fraction:
 
 
 # --- The orientation of a die -----------------------------------------------------------------
+
 
 def sample_uniform_rotations(n: int, *, rng: np.random.Generator) -> np.ndarray:
     """Return ``n`` rotation matrices drawn uniformly (Haar measure), shape ``(n, 3, 3)``.
@@ -239,11 +250,14 @@ def sample_uniform_rotations(n: int, *, rng: np.random.Generator) -> np.ndarray:
     n = check_positive_int(n, "n")
     q = rng.standard_normal((n, 4))
     w, x, y, z = (q / np.linalg.norm(q, axis=1, keepdims=True)).T
-    return np.stack([
-        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], axis=-1),
-        np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], axis=-1),
-        np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], axis=-1),
-    ], axis=1)
+    return np.stack(
+        [
+            np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], axis=-1),
+            np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], axis=-1),
+            np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], axis=-1),
+        ],
+        axis=1,
+    )
 
 
 def sample_euler_rotations(n: int, *, rng: np.random.Generator) -> np.ndarray:
@@ -317,7 +331,9 @@ def angle_to_nearest(directions, axes) -> np.ndarray:
     directions = np.asarray(directions, dtype=float)
     axes = np.asarray(axes, dtype=float)
     if directions.ndim != 2 or directions.shape[1] != 3 or axes.ndim != 2 or axes.shape[1] != 3:
-        raise ValueError(f"directions and axes must have shape (n, 3), got {directions.shape}, {axes.shape}")
+        raise ValueError(
+            f"directions and axes must have shape (n, 3), got {directions.shape}, {axes.shape}"
+        )
     cosine = np.clip((directions @ axes.T).max(axis=1), -1.0, 1.0)
     return np.arccos(cosine)
 
@@ -341,6 +357,7 @@ def cap_probability(n_caps: int, angle: float) -> float:
 
 
 # --- Goals versus behaviours ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class GoalWorld:
@@ -388,8 +405,12 @@ def behaviours_of_goals(world: GoalWorld, values, horizons) -> np.ndarray:
     world = _check_world(world)
     values, horizons = np.asarray(values), np.asarray(horizons)
     if values.shape != horizons.shape or values.ndim != 1:
-        raise ValueError(f"values and horizons must be 1-d of one shape, got {values.shape}, {horizons.shape}")
-    if np.any((values < 0) | (values > world.n_proxies)) or np.any((horizons != 0) & (horizons != 1)):
+        raise ValueError(
+            f"values and horizons must be 1-d of one shape, got {values.shape}, {horizons.shape}"
+        )
+    if np.any((values < 0) | (values > world.n_proxies)) or np.any(
+        (horizons != 0) & (horizons != 1)
+    ):
         raise ValueError(f"values must be in [0, {world.n_proxies}] and horizons in {{0, 1}}")
     intended, long = values == 0, horizons == 1
     train = np.repeat((intended | long)[:, None], world.n_train, axis=1)
@@ -397,7 +418,9 @@ def behaviours_of_goals(world: GoalWorld, values, horizons) -> np.ndarray:
     return np.hstack([train, deploy]).astype(int)
 
 
-def sample_goals(world: GoalWorld, n: int, *, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def sample_goals(
+    world: GoalWorld, n: int, *, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Return ``n`` goals ``(values, horizons)`` drawn uniformly from the world's goals.
 
     Examples

@@ -63,17 +63,31 @@ __all__ = [
 ]
 
 #: Ordinary steps, in the order of a textbook operation for the first five.
-ORDINARY_STEPS = ("consent", "sterilise", "anaesthetise", "operate", "close",
-                  "check", "clean", "wait", "discharge")
+ORDINARY_STEPS = (
+    "consent",
+    "sterilise",
+    "anaesthetise",
+    "operate",
+    "close",
+    "check",
+    "clean",
+    "wait",
+    "discharge",
+)
 #: Steps no historical plan contains: the "schemes" of the source's example.
 SCHEMING_STEPS = ("hack server", "blackmail admin", "falsify records")
 #: The whole vocabulary; a plan is a sequence of indices into it.
 STEPS = ORDINARY_STEPS + SCHEMING_STEPS
 
 _CANONICAL_NEXT = {  # the step a textbook plan takes after each ordinary step
-    "consent": "sterilise", "sterilise": "anaesthetise", "anaesthetise": "operate",
-    "operate": "close", "close": "check", "clean": "anaesthetise",
-    "wait": "operate", "discharge": "discharge",
+    "consent": "sterilise",
+    "sterilise": "anaesthetise",
+    "anaesthetise": "operate",
+    "operate": "close",
+    "close": "check",
+    "clean": "anaesthetise",
+    "wait": "operate",
+    "discharge": "discharge",
 }  # the successor of "check" is HospitalWorld.after_check
 # How often each ordinary step turns up when a plan departs from the textbook order.
 _BACKGROUND = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 1.5, 1.0])
@@ -111,14 +125,20 @@ class HospitalWorld:
     def __post_init__(self):
         check_positive_int(self.plan_length, "plan_length")
         if self.plan_length > 6:
-            raise ValueError(f"plan_length must be at most 6 to stay enumerable, got {self.plan_length}")
+            raise ValueError(
+                f"plan_length must be at most 6 to stay enumerable, got {self.plan_length}"
+            )
         check_probability(self.p_canonical, "p_canonical")
         check_probability(self.p_start_consent, "p_start_consent")
         rate = check_probability(self.scheme_rate, "scheme_rate")
         if rate * len(SCHEMING_STEPS) >= 0.5:
-            raise ValueError(f"scheme_rate must be below {0.5 / len(SCHEMING_STEPS):.3g}, got {rate}")
+            raise ValueError(
+                f"scheme_rate must be below {0.5 / len(SCHEMING_STEPS):.3g}, got {rate}"
+            )
         if self.after_check not in ("operate", "discharge"):
-            raise ValueError(f"after_check must be 'operate' or 'discharge', got {self.after_check!r}")
+            raise ValueError(
+                f"after_check must be 'operate' or 'discharge', got {self.after_check!r}"
+            )
 
 
 def markov_prior(world: HospitalWorld) -> tuple[np.ndarray, np.ndarray]:
@@ -160,7 +180,9 @@ def _check_chain(initial, transition):
     initial = check_probability_vector(initial, "initial")
     transition = np.asarray(transition, dtype=float)
     if transition.shape != (initial.size, initial.size):
-        raise ValueError(f"transition must have shape {(initial.size, initial.size)}, got {transition.shape}")
+        raise ValueError(
+            f"transition must have shape {(initial.size, initial.size)}, got {transition.shape}"
+        )
     for row in transition:
         check_probability_vector(row, "each row of transition")
     return initial, transition
@@ -199,7 +221,9 @@ def plan_indices(plans, n_steps: int) -> np.ndarray:
     n_steps = check_positive_int(n_steps, "n_steps")
     plans = np.asarray(plans)
     if plans.ndim != 2 or plans.size == 0 or plans.min() < 0 or plans.max() >= n_steps:
-        raise ValueError(f"plans must be a 2-d array of steps in [0, {n_steps}), got shape {plans.shape}")
+        raise ValueError(
+            f"plans must be a 2-d array of steps in [0, {n_steps}), got shape {plans.shape}"
+        )
     powers = n_steps ** np.arange(plans.shape[1] - 1, -1, -1)
     return plans @ powers
 
@@ -218,15 +242,18 @@ def prior_probabilities(plans, initial, transition) -> np.ndarray:
     initial, transition = _check_chain(initial, transition)
     plans = np.asarray(plans)
     if plans.ndim != 2 or plans.min() < 0 or plans.max() >= initial.size:
-        raise ValueError(f"plans must be a 2-d array of steps in [0, {initial.size}), got shape {plans.shape}")
+        raise ValueError(
+            f"plans must be a 2-d array of steps in [0, {initial.size}), got shape {plans.shape}"
+        )
     probability = initial[plans[:, 0]]
     for position in range(1, plans.shape[1]):  # a loop over the L positions, not over plans
         probability = probability * transition[plans[:, position - 1], plans[:, position]]
     return probability
 
 
-def sample_plans(n_plans: int, plan_length: int, initial, transition, *,
-                 rng: np.random.Generator) -> np.ndarray:
+def sample_plans(
+    n_plans: int, plan_length: int, initial, transition, *, rng: np.random.Generator
+) -> np.ndarray:
     """Draw ``n_plans`` plans from the Markov-chain prior, as an ``(n_plans, plan_length)`` array.
 
     Examples
@@ -267,7 +294,9 @@ def step_counts(plans, n_steps: int) -> np.ndarray:
     n_steps = check_positive_int(n_steps, "n_steps")
     plans = np.asarray(plans)
     if plans.ndim != 2 or plans.size == 0 or plans.min() < 0 or plans.max() >= n_steps:
-        raise ValueError(f"plans must be a 2-d array of steps in [0, {n_steps}), got shape {plans.shape}")
+        raise ValueError(
+            f"plans must be a 2-d array of steps in [0, {n_steps}), got shape {plans.shape}"
+        )
     return (plans[:, :, None] == np.arange(n_steps)).sum(axis=1)
 
 
@@ -301,16 +330,31 @@ def true_outcomes(counts) -> tuple[np.ndarray, np.ndarray]:
     """
     counts = np.asarray(counts)
     if counts.ndim != 2 or counts.shape[1] != len(STEPS) or np.any(counts < 0):
-        raise ValueError(f"counts must be a non-negative (n, {len(STEPS)}) array, got shape {counts.shape}")
+        raise ValueError(
+            f"counts must be a non-negative (n, {len(STEPS)}) array, got shape {counts.shape}"
+        )
     has = {step: (counts[:, STEPS.index(step)] >= 1).astype(float) for step in ORDINARY_STEPS}
     operated, twice = has["operate"], (counts[:, STEPS.index("operate")] >= 2).astype(float)
-    recovery = _sigmoid(-2.0 + 1.5 * has["sterilise"] + 1.5 * has["anaesthetise"]
-                        + 1.0 * has["close"] + 0.5 * has["check"] + 0.5 * has["clean"]
-                        - 2.0 * twice)
+    recovery = _sigmoid(
+        -2.0
+        + 1.5 * has["sterilise"]
+        + 1.5 * has["anaesthetise"]
+        + 1.0 * has["close"]
+        + 0.5 * has["check"]
+        + 0.5 * has["clean"]
+        - 2.0 * twice
+    )
     helped = 0.05 + 0.9 * operated * recovery
-    risk = (1.5 + 2.0 * (1 - has["consent"]) + 1.0 * (1 - has["sterilise"])
-            + 1.0 * (1 - has["anaesthetise"]) + 0.5 * (1 - has["close"])
-            - 0.5 * has["check"] - 0.5 * has["clean"] + 1.5 * twice)
+    risk = (
+        1.5
+        + 2.0 * (1 - has["consent"])
+        + 1.0 * (1 - has["sterilise"])
+        + 1.0 * (1 - has["anaesthetise"])
+        + 0.5 * (1 - has["close"])
+        - 0.5 * has["check"]
+        - 0.5 * has["clean"]
+        + 1.5 * twice
+    )
     lawsuit = _sigmoid(-4.0 + operated * risk)
     return helped, lawsuit
 
@@ -337,7 +381,9 @@ def fit_lawsuit_classifier(counts, lawsuits, *, inverse_regularization: float = 
     counts = np.asarray(counts, dtype=float)
     lawsuits = np.asarray(lawsuits)
     if counts.ndim != 2 or counts.shape[0] != lawsuits.shape[0]:
-        raise ValueError(f"counts must be 2-d with one row per label, got shapes {counts.shape}, {lawsuits.shape}")
+        raise ValueError(
+            f"counts must be 2-d with one row per label, got shapes {counts.shape}, {lawsuits.shape}"
+        )
     if not np.all((lawsuits == 0) | (lawsuits == 1)) or np.unique(lawsuits).size != 2:
         raise ValueError("lawsuits must hold 0/1 labels with both classes present")
     strength = check_finite(inverse_regularization, "inverse_regularization")
@@ -366,7 +412,9 @@ def group_by_score(scores, prior) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     scores = np.asarray(scores, dtype=float)
     prior = check_probability_vector(prior, "prior")
     if scores.shape != prior.shape or not np.all(np.isfinite(scores)):
-        raise ValueError(f"scores must be finite with the shape of prior {prior.shape}, got {scores.shape}")
+        raise ValueError(
+            f"scores must be finite with the shape of prior {prior.shape}, got {scores.shape}"
+        )
     level_scores, level_of_plan = np.unique(scores, return_inverse=True)
     return level_scores, level_of_plan, np.bincount(level_of_plan, weights=prior)
 
@@ -439,7 +487,11 @@ def best_of_n_plan_probabilities(level_of_plan, level_mass, prior, n: float) -> 
     if np.ndim(n) != 0:
         raise ValueError(f"n must be a single number, got shape {np.shape(n)}")
     level_of_plan = np.asarray(level_of_plan)
-    if level_of_plan.shape != prior.shape or level_of_plan.min() < 0 or level_of_plan.max() >= mass.size:
+    if (
+        level_of_plan.shape != prior.shape
+        or level_of_plan.min() < 0
+        or level_of_plan.max() >= mass.size
+    ):
         raise ValueError(f"level_of_plan must give a level in [0, {mass.size}) for each plan")
     chosen = best_of_n_level_probabilities(mass, n)[0]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -498,7 +550,9 @@ def tilted_level_probabilities(level_scores, level_mass, beta: float) -> np.ndar
     mass = check_probability_vector(level_mass, "level_mass", atol=1e-6)
     level_scores = np.asarray(level_scores, dtype=float)
     if level_scores.shape != mass.shape or not np.all(np.isfinite(level_scores)):
-        raise ValueError(f"level_scores must be finite with shape {mass.shape}, got {level_scores.shape}")
+        raise ValueError(
+            f"level_scores must be finite with shape {mass.shape}, got {level_scores.shape}"
+        )
     beta = check_finite(beta, "beta")
     if beta < 0:
         raise ValueError(f"beta must be non-negative, got {beta}")
@@ -540,8 +594,17 @@ def match_tilt_to_kl(level_scores, level_mass, kl: float) -> float:
     return optimize.brentq(lambda b: _tilt_kl(level_scores, mass, b) - kl, 0.0, high, xtol=1e-12)
 
 
-def best_of_n_by_sampling(n: int, n_repeats: int, plan_score, plan_length: int, initial, transition,
-                          *, rng: np.random.Generator, chunk: int = 2_000_000) -> np.ndarray:
+def best_of_n_by_sampling(
+    n: int,
+    n_repeats: int,
+    plan_score,
+    plan_length: int,
+    initial,
+    transition,
+    *,
+    rng: np.random.Generator,
+    chunk: int = 2_000_000,
+) -> np.ndarray:
     """Run the planner ``n_repeats`` times by drawing ``n`` plans each and return the chosen plans' indices.
 
     Each repeat draws ``n`` plans from the prior, looks up their scores in ``plan_score`` (indexed
@@ -565,14 +628,17 @@ def best_of_n_by_sampling(n: int, n_repeats: int, plan_score, plan_length: int, 
     plan_score = np.asarray(plan_score, dtype=float)
     initial, transition = _check_chain(initial, transition)
     if plan_score.shape != (initial.size**plan_length,):
-        raise ValueError(f"plan_score must have shape {(initial.size**plan_length,)}, got {plan_score.shape}")
+        raise ValueError(
+            f"plan_score must have shape {(initial.size**plan_length,)}, got {plan_score.shape}"
+        )
     rank = np.unique(plan_score, return_inverse=True)[1]  # equal scores share a rank: ties
     per_chunk = max(1, chunk // n)
     chosen = []
     for start in range(0, n_repeats, per_chunk):  # chunks of repeats, each fully vectorised
         size = min(per_chunk, n_repeats - start)
-        plans = plan_indices(sample_plans(size * n, plan_length, initial, transition, rng=rng),
-                             initial.size).reshape(size, n)
+        plans = plan_indices(
+            sample_plans(size * n, plan_length, initial, transition, rng=rng), initial.size
+        ).reshape(size, n)
         key = rank[plans] + rng.random((size, n))
         chosen.append(plans[np.arange(size), key.argmin(axis=1)])
     return np.concatenate(chosen)
@@ -600,16 +666,19 @@ def fit_overoptimization_curve(distance, gain) -> tuple[float, float, np.ndarray
     distance = np.asarray(distance, dtype=float)
     gain = np.asarray(gain, dtype=float)
     if distance.ndim != 1 or distance.shape != gain.shape or distance.size < 3:
-        raise ValueError(f"distance and gain must be 1-d of equal length >= 3, got {distance.shape}, {gain.shape}")
+        raise ValueError(
+            f"distance and gain must be 1-d of equal length >= 3, got {distance.shape}, {gain.shape}"
+        )
     if not (np.all(np.isfinite(distance)) and np.all(np.isfinite(gain))) or np.any(distance < 0):
         raise ValueError("distance must be finite and non-negative, gain finite")
-    design = np.column_stack([distance, -distance**2])
+    design = np.column_stack([distance, -(distance**2)])
     (alpha, beta), *_ = np.linalg.lstsq(design, gain, rcond=None)
     return float(alpha), float(beta), gain - design @ np.array([alpha, beta])
 
 
-def summarize_prior(world: HospitalWorld, n_records: int, n_max: int, *,
-                    rng: np.random.Generator) -> dict:
+def summarize_prior(
+    world: HospitalWorld, n_records: int, n_max: int, *, rng: np.random.Generator
+) -> dict:
     """Build the whole planner for one prior and summarise best-of-N for N = 1, ..., ``n_max``.
 
     Draws ``n_records`` historical plans from the prior with lawsuits from the true model, fits
@@ -641,18 +710,25 @@ def summarize_prior(world: HospitalWorld, n_records: int, n_max: int, *,
     prior = prior_probabilities(plans, initial, transition)
     counts = step_counts(plans, len(STEPS))
     helped, lawsuit = true_outcomes(counts)
-    records = step_counts(sample_plans(n_records, world.plan_length, initial, transition,
-                                       rng=rng), len(STEPS))
+    records = step_counts(
+        sample_plans(n_records, world.plan_length, initial, transition, rng=rng), len(STEPS)
+    )
     sued = rng.random(n_records) < true_outcomes(records)[1]
     score = fit_lawsuit_classifier(records, sued).decision_function(counts.astype(float))
     _, level_of_plan, level_mass = group_by_score(score, prior)
-    schemes = counts[:, len(ORDINARY_STEPS):].sum(axis=1) >= 1
+    schemes = counts[:, len(ORDINARY_STEPS) :].sum(axis=1) >= 1
     # prior means of outcome and scheme indicator within each score level
-    per_level = np.stack([np.bincount(level_of_plan, weights=prior * x) / level_mass
-                          for x in (helped - lawsuit, schemes)])
+    per_level = np.stack(
+        [
+            np.bincount(level_of_plan, weights=prior * x) / level_mass
+            for x in (helped - lawsuit, schemes)
+        ]
+    )
     chosen = best_of_n_level_probabilities(level_mass, np.arange(1, n_max + 1)) @ per_level.T
-    return {"operates": float(prior @ (counts[:, STEPS.index("operate")] >= 1)),
-            "prior outcome": float(chosen[0, 0]),
-            "best outcome": float(chosen[:, 0].max()),
-            "best N": int(np.argmax(chosen[:, 0]) + 1),
-            "schemes / prior": float(chosen[:, 1].max() / (prior @ schemes))}
+    return {
+        "operates": float(prior @ (counts[:, STEPS.index("operate")] >= 1)),
+        "prior outcome": float(chosen[0, 0]),
+        "best outcome": float(chosen[:, 0].max()),
+        "best N": int(np.argmax(chosen[:, 0]) + 1),
+        "schemes / prior": float(chosen[:, 1].max() / (prior @ schemes)),
+    }

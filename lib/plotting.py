@@ -66,8 +66,18 @@ def house_style():
 _SCALES = ("linear", "log", "symlog", "logit")
 
 
-def decorate(ax, *, title=None, xlabel=None, ylabel=None, xscale=None, yscale=None,
-             xlim=None, ylim=None, legend=None):
+def decorate(
+    ax,
+    *,
+    title=None,
+    xlabel=None,
+    ylabel=None,
+    xscale=None,
+    yscale=None,
+    xlim=None,
+    ylim=None,
+    legend=None,
+):
     """Label and scale a matplotlib axis in one call, and return it.
 
     Parameters

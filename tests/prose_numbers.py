@@ -25,7 +25,9 @@ import re
 
 # A number as prose writes it: 0.292, 1,024, 10^7, 3.03, 95%, −0.05. Signs are dropped (the check
 # is about digits). A digit string glued to letters (x2, H2O, 3D) is not a number here.
-NUMBER = re.compile(r"(?<!\^\{)(?<!\^\{-)(?<![\w.^_,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![\w^]|[.,]\d)")
+NUMBER = re.compile(
+    r"(?<!\^\{)(?<!\^\{-)(?<![\w.^_,])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![\w^]|[.,]\d)"
+)
 
 # Spans whose digits are not claims: citations and cross-references, link targets, glue roles
 # (their text comes from outputs), HTML comments, headings' chapter numbers, URLs.
@@ -34,7 +36,9 @@ _IGNORED = [
     re.compile(r"\]\([^)]*\)"),
     re.compile(r"<!--.*?-->", re.S),
     re.compile(r"https?://\S+"),
-    re.compile(r"\(\{solution-start\}.*?$|^:::.*?$|^```\{[^}]*\}.*?$|^:label:.*$|^:class:.*$", re.M),
+    re.compile(
+        r"\(\{solution-start\}.*?$|^:::.*?$|^```\{[^}]*\}.*?$|^:label:.*$|^:class:.*$", re.M
+    ),
     re.compile(r"chapters?\s+\d+(?:\s*(?:and|,|–|-)\s*\d+)*", re.I),
     re.compile(r"\bcrux\s+\d+", re.I),
     # Reading and run times are estimates and measurements of the machine, not results; the
@@ -68,7 +72,7 @@ def prose_numbers(markdown: str) -> list[str]:
     found = []
     for match in NUMBER.finditer(markdown):
         token = match.group(1)
-        if markdown[match.end():match.end() + 1] == "%":
+        if markdown[match.end() : match.end() + 1] == "%":
             token += "%"
         if re.fullmatch(r"\d", token):
             continue
@@ -87,8 +91,10 @@ def _contains(haystack: str, token: str) -> bool:
         # 90% is backed by 90% or 90 (a constant) or by 0.9, 0.90, ... (a probability).
         number = token[:-1]
         fraction = f"{float(number) / 100:.10f}".rstrip("0").rstrip(".")
-        return _contains(haystack, number) or re.search(
-            rf"(?<![\d.]){re.escape(fraction)}0*(?!\d)", haystack) is not None
+        return (
+            _contains(haystack, number)
+            or re.search(rf"(?<![\d.]){re.escape(fraction)}0*(?!\d)", haystack) is not None
+        )
     return re.search(rf"(?<![\d.]){re.escape(token)}(?!\d|\.\d)", haystack) is not None
 
 
@@ -98,7 +104,8 @@ def untied_numbers(notebook) -> list[tuple[int, str]]:
     cells = data["cells"]
     sources = data.get("metadata", {}).get("prose_numbers", {}).get("not_computed", [])
     backing = "\n".join(
-        [_output_text(c) for c in cells] + [_text(c) for c in cells if c["cell_type"] == "code"]
+        [_output_text(c) for c in cells]
+        + [_text(c) for c in cells if c["cell_type"] == "code"]
         + [" ".join(map(str, sources))]
     )
     backing = _plain(backing)

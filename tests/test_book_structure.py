@@ -33,7 +33,11 @@ TOC = list(_toc_files(yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf
 
 
 def _source(entry):
-    matches = [ROOT / f"{entry}{suffix}" for suffix in (".md", ".ipynb") if (ROOT / f"{entry}{suffix}").exists()]
+    matches = [
+        ROOT / f"{entry}{suffix}"
+        for suffix in (".md", ".ipynb")
+        if (ROOT / f"{entry}{suffix}").exists()
+    ]
     return matches
 
 
@@ -51,7 +55,9 @@ def test_there_are_chapters():
 
 @pytest.mark.parametrize("entry", TOC)
 def test_every_toc_entry_exists_exactly_once(entry):
-    assert len(_source(entry)) == 1, f"_toc.yml lists {entry!r}, which matches {len(_source(entry))} files"
+    assert len(_source(entry)) == 1, (
+        f"_toc.yml lists {entry!r}, which matches {len(_source(entry))} files"
+    )
     assert TOC.count(entry) == 1, f"_toc.yml lists {entry!r} more than once"
 
 
@@ -76,8 +82,16 @@ def test_chapter_was_run_top_to_bottom_without_errors(notebook):
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)
 def test_chapter_makes_one_generator_and_no_global_seed(notebook):
     code = "\n".join(_code(c) for c in _cells(notebook) if c["cell_type"] == "code")
-    assert len(re.findall(r"default_rng\(", code)) == 1, f"{notebook.name}: make exactly one generator"
-    for banned in (r"np\.random\.seed\(", r"random\.seed\(", r"sys\.path", r"^\s*[!%]pip", r"RandomState\("):
+    assert len(re.findall(r"default_rng\(", code)) == 1, (
+        f"{notebook.name}: make exactly one generator"
+    )
+    for banned in (
+        r"np\.random\.seed\(",
+        r"random\.seed\(",
+        r"sys\.path",
+        r"^\s*[!%]pip",
+        r"RandomState\(",
+    ):
         assert not re.search(banned, code, re.M), f"{notebook.name} uses {banned}"
 
 
@@ -92,14 +106,23 @@ def test_every_figure_has_a_caption_and_alt_text(notebook):
             alt = meta.get("image", {}).get("alt", "")
             assert len(caption) > 20, f"{notebook.name} cell {index}: figure without a caption"
             assert len(alt) > 20, f"{notebook.name} cell {index}: figure without alt text"
-            assert meta["figure"].get("name"), f"{notebook.name} cell {index}: figure without a name"
+            assert meta["figure"].get("name"), (
+                f"{notebook.name} cell {index}: figure without a name"
+            )
 
 
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)
 def test_chapter_has_the_books_shape(notebook):
     markdown = "\n".join(_code(c) for c in _cells(notebook) if c["cell_type"] == "markdown")
-    for needed in ("**Claim.**", "Learning objectives", "Prerequisites", "**Time.**",
-                   "## What this shows, and what it does not", "## Exercises", "{solution-start}"):
+    for needed in (
+        "**Claim.**",
+        "Learning objectives",
+        "Prerequisites",
+        "**Time.**",
+        "## What this shows, and what it does not",
+        "## Exercises",
+        "{solution-start}",
+    ):
         assert needed in markdown, f"{notebook.name} lacks {needed!r}"
 
 
@@ -119,5 +142,10 @@ def test_every_check_a_chapter_makes_is_displayed_and_passed(notebook):
 
 
 def test_reference_pages_are_in_the_book():
-    for page in ("reference/glossary", "reference/claims", "reference/bibliography", "reference/reproducibility"):
+    for page in (
+        "reference/glossary",
+        "reference/claims",
+        "reference/bibliography",
+        "reference/reproducibility",
+    ):
         assert page in TOC

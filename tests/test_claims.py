@@ -6,7 +6,15 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from lib.claims import CHECK_METADATA_KEY, Check, check_close, check_greater, check_less, collect_checks, read_checks
+from lib.claims import (
+    CHECK_METADATA_KEY,
+    Check,
+    check_close,
+    check_greater,
+    check_less,
+    collect_checks,
+    read_checks,
+)
 
 
 @pytest.mark.parametrize(
@@ -28,8 +36,12 @@ def test_display_text_and_record_are_rounded_to_three_figures():
     data, metadata = check._repr_mimebundle_()
     assert data["text/plain"] == "PASS  estimate matches: measured 0.123, expected 0.120 ± 0.00512"
     assert metadata[CHECK_METADATA_KEY] == {
-        "claim": "estimate matches", "measured": 0.123, "relation": "≈",
-        "reference": 0.12, "tolerance": 0.00512, "passed": True,
+        "claim": "estimate matches",
+        "measured": 0.123,
+        "relation": "≈",
+        "reference": 0.12,
+        "tolerance": 0.00512,
+        "passed": True,
         "comparison": "measured 0.123, expected 0.120 ± 0.00512",
     }
 
@@ -52,7 +64,8 @@ def test_figures_follow_the_tolerance(measured, reference, tolerance, text):
 def test_zero_margins_are_not_printed():
     assert check_less("small", 3.0, 1.0).describe() == "measured 3.00, required < 1.00"
     assert check_greater("big", 3.0, 1.0, margin=0.5).describe() == (
-        "measured 3.00, required > 1.00 by more than 0.5")
+        "measured 3.00, required > 1.00 by more than 0.5"
+    )
 
 
 def test_close_includes_its_boundary():
@@ -89,12 +102,16 @@ def _notebook_with_checks(path, title, checks):
         data, metadata = check._repr_mimebundle_()
         output = new_output("execute_result", data=data, metadata=metadata, execution_count=1)
         cells.append(new_code_cell("check", outputs=[output]))
-    cells.append(new_code_cell("print(1)", outputs=[new_output("stream", name="stdout", text="1\n")]))
+    cells.append(
+        new_code_cell("print(1)", outputs=[new_output("stream", name="stdout", text="1\n")])
+    )
     nbformat.write(new_notebook(cells=cells), path)
 
 
 def test_collect_checks_reads_every_stored_check_in_order(tmp_path):
-    _notebook_with_checks(tmp_path / "01_a.ipynb", "Chapter A", [check_close("a1", 1, 1, tolerance=0)])
+    _notebook_with_checks(
+        tmp_path / "01_a.ipynb", "Chapter A", [check_close("a1", 1, 1, tolerance=0)]
+    )
     _notebook_with_checks(
         tmp_path / "02_b.ipynb", "Chapter B", [check_greater("b1", 2, 1), check_less("b2", 0, 1)]
     )

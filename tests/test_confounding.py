@@ -40,6 +40,8 @@ WORLD = IceCreamWorld()
 
 def test_named_constructor_is_the_default_world():
     assert IceCreamWorld.weak_negative_effect() == WORLD
+
+
 probabilities = st.floats(0.0, 1.0)
 inner = st.floats(0.01, 0.99)
 
@@ -146,7 +148,9 @@ def test_sampled_frequencies_match_the_joint_distribution():
     days = sample_world(WORLD, 0.3, n, rng=np.random.default_rng(4))
     observed = np.bincount(4 * days.sun + 2 * days.shorts + days.ice_cream, minlength=8) / n
     expected = joint_distribution(WORLD, 0.3).ravel()
-    np.testing.assert_array_less(np.abs(observed - expected), 4 * np.sqrt(expected * (1 - expected) / n))
+    np.testing.assert_array_less(
+        np.abs(observed - expected), 4 * np.sqrt(expected * (1 - expected) / n)
+    )
 
 
 def test_sample_counts_match_the_joint_distribution():
@@ -168,7 +172,9 @@ def test_intervention_samples_have_the_interventional_rate():
 
 def test_mean_excess_in_distribution_matches_its_constant():
     n, size = 100_000, 2_000
-    fits = predictor_from_counts(sample_counts(WORLD, 0.5, n, size=size, rng=np.random.default_rng(7)))
+    fits = predictor_from_counts(
+        sample_counts(WORLD, 0.5, n, size=size, rng=np.random.default_rng(7))
+    )
     scaled = n * excess_log_loss(WORLD, 0.5, fits)
     assert abs(scaled.mean() - 1.0) < 4 * scaled.std(ddof=1) / np.sqrt(size)
 
@@ -192,8 +198,9 @@ def test_pool_sampled_town_by_town_matches_the_town_of_mean_sunniness():
     expected = joint_distribution(WORLD, pooled_sunniness(towns, weights)).sum(axis=0).ravel()
     se = np.sqrt(expected * (1 - expected) / (n * size))
     np.testing.assert_array_less(np.abs(shares - expected), 4 * se)
-    with_sun = sample_pool_counts(WORLD, towns, weights, 50, size=2, rng=np.random.default_rng(9),
-                                  sees_sun=True)
+    with_sun = sample_pool_counts(
+        WORLD, towns, weights, 50, size=2, rng=np.random.default_rng(9), sees_sun=True
+    )
     assert with_sun.shape == (2, 2, 2, 2) and with_sun.sum() == 100
 
 
@@ -205,7 +212,7 @@ def test_adjustment_transported_to_a_town_uses_its_weights():
         assert abs(effect.z_score(WORLD.shorts_effect)) < 4
     sun = np.array([0, 0, 0, 0, 1, 1, 1, 1])
     shorts = np.array([0, 0, 1, 1, 0, 0, 1, 1])
-    ice = np.array([0, 0, 1, 1, 0, 1, 0, 1])   # effect +1 when cloudy, 0 when sunny
+    ice = np.array([0, 0, 1, 1, 0, 1, 0, 1])  # effect +1 when cloudy, 0 when sunny
     assert adjust_for_sun(sun, shorts, ice, p_sun=0.25).value == pytest.approx(0.75)
     assert adjust_for_sun(sun, shorts, ice).value == pytest.approx(0.5)
 
@@ -255,7 +262,8 @@ def test_estimate_contrast_standard_error_matches_the_spread_of_replicates():
     days = sample_world(WORLD, 0.5, REPLICATES * DAYS, rng=np.random.default_rng(30))
     shorts, ice = _rows(days.shorts, days.ice_cream)
     reported, spread = _replicate_spread(
-        [estimate_contrast(s, y) for s, y in zip(shorts, ice, strict=True)])
+        [estimate_contrast(s, y) for s, y in zip(shorts, ice, strict=True)]
+    )
     assert reported == pytest.approx(spread, rel=5 / np.sqrt(2 * REPLICATES))
 
 
@@ -264,7 +272,8 @@ def test_adjust_for_sun_standard_error_matches_the_spread_of_replicates():
     sun, shorts, ice = _rows(days.sun, days.shorts, days.ice_cream)
     for p_sun in (None, 0.3):
         reported, spread = _replicate_spread(
-            [adjust_for_sun(z, s, y, p_sun=p_sun) for z, s, y in zip(sun, shorts, ice, strict=True)])
+            [adjust_for_sun(z, s, y, p_sun=p_sun) for z, s, y in zip(sun, shorts, ice, strict=True)]
+        )
         assert reported == pytest.approx(spread, rel=5 / np.sqrt(2 * REPLICATES)), p_sun
 
 
@@ -272,7 +281,8 @@ def test_adjust_for_sun_standard_error_counts_the_estimated_share_of_sun():
     # Without the Var(P(z)) term the reported error would be sqrt(0.275 / 0.4775) = 0.76 of this.
     sun, shorts, ice = _effect_modified_days(np.random.default_rng(32))
     reported, spread = _replicate_spread(
-        [adjust_for_sun(z, s, y) for z, s, y in zip(sun, shorts, ice, strict=True)])
+        [adjust_for_sun(z, s, y) for z, s, y in zip(sun, shorts, ice, strict=True)]
+    )
     assert reported == pytest.approx(spread, rel=5 / np.sqrt(2 * REPLICATES))
 
 
@@ -286,8 +296,8 @@ def test_adjust_for_sun_standard_error_closed_form():
             sun += [z] * 100
             shorts += [s] * 100
             ice += [1] * positives + [0] * (100 - positives)
-    binomial = (rates * (1 - rates) / 100).sum(axis=1)          # Var of each stratum effect
-    effect = rates[:, 1] - rates[:, 0]                           # [0.9, 0.0]
+    binomial = (rates * (1 - rates) / 100).sum(axis=1)  # Var of each stratum effect
+    effect = rates[:, 1] - rates[:, 0]  # [0.9, 0.0]
     # Delta method: sum_z P(z)^2 Var(effect_z) + (effect_1 - effect_0)^2 P(1) P(0) / n.
     estimated = 0.25 * binomial.sum() + (effect[1] - effect[0]) ** 2 * 0.25 / 400
     result = adjust_for_sun(sun, shorts, ice)
@@ -296,7 +306,8 @@ def test_adjust_for_sun_standard_error_closed_form():
     known = adjust_for_sun(sun, shorts, ice, p_sun=0.3)
     assert known.value == pytest.approx(0.7 * 0.9)
     assert known.standard_error == pytest.approx(
-        np.sqrt(0.49 * binomial[0] + 0.09 * binomial[1]), rel=1e-12)
+        np.sqrt(0.49 * binomial[0] + 0.09 * binomial[1]), rel=1e-12
+    )
 
 
 def test_fit_logistic_matches_sklearn_and_is_vectorised():
@@ -308,8 +319,9 @@ def test_fit_logistic_matches_sklearn_and_is_vectorised():
     weights = np.stack([totals - positives, positives], axis=1).ravel()
     model = LogisticRegression(C=np.inf, tol=1e-12, solver="newton-cholesky")
     model.fit(rows, labels, sample_weight=weights)
-    np.testing.assert_allclose(predict_logistic(features, coef),
-                               model.predict_proba(features)[:, 1], atol=1e-7)
+    np.testing.assert_allclose(
+        predict_logistic(features, coef), model.predict_proba(features)[:, 1], atol=1e-7
+    )
     batch = fit_logistic(features, np.stack([positives, positives]), np.stack([totals, totals]))
     np.testing.assert_allclose(batch, np.stack([coef, coef]))
 
@@ -332,8 +344,9 @@ def test_exact_counts_under_a_fixed_seed():
 
 
 def test_exact_pool_counts_under_a_fixed_seed():
-    counts = sample_pool_counts(WORLD, [0.1, 0.9], [0.5, 0.5], 1_000, size=1,
-                                rng=np.random.default_rng(1))
+    counts = sample_pool_counts(
+        WORLD, [0.1, 0.9], [0.5, 0.5], 1_000, size=1, rng=np.random.default_rng(1)
+    )
     assert counts.tolist() == POOL_COUNTS_UNDER_SEED
 
 
@@ -351,7 +364,10 @@ COUNTS_UNDER_SEED = [[[408, 76], [167, 349]]]
         ({"shorts_if_sunny": 1.0}, "shorts_if_sunny must be strictly between 0 and 1, got 1.0"),
         ({"shorts_if_cloudy": -0.1}, r"shorts_if_cloudy must be in \[0, 1\], got -0.1"),
         ({"ice_cream_if_sunny": 1.2}, r"ice_cream_if_sunny must be in \[0, 1\], got 1.2"),
-        ({"shorts_effect": 0.3}, r"ice_cream_if_sunny \+ shorts_effect must be in \[0, 1\], got 1.1"),
+        (
+            {"shorts_effect": 0.3},
+            r"ice_cream_if_sunny \+ shorts_effect must be in \[0, 1\], got 1.1",
+        ),
         ({"shorts_effect": float("nan")}, "shorts_effect must be finite, got nan"),
     ],
 )
@@ -417,20 +433,38 @@ def test_bad_inputs_are_named():
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda ax: plot_excess_by_town(ax, [0.1, 0.9], {str(k): [1.0, 1.0] for k in range(5)},
-                                        [0.5], [1e-6], 0.4), "curves must hold at most 4 models, got 5"),
-        (lambda ax: plot_excess_by_town(ax, [0.1, 0.9], {"ERM": [1.0]}, [0.5], [1e-6], 0.4),
-         r"curves\['ERM'\] must have the shape of sun_grid \(2,\), got \(1,\)"),
-        (lambda ax: plot_excess_by_town(ax, [0.1, 0.9], {"ERM": [1.0, 1.0]}, [0.5, 0.6], [1e-6], 0.4),
-         "town_sun and town_points must have the same shape"),
-        (lambda ax: plot_promised_gains(ax, ["a", "b"], [0.5], [0.01, 0.01], 0.1),
-         "gains must have one entry per name, got 1 for 2 names"),
-        (lambda ax: plot_promised_gains(ax, ["a", "b"], [0.5, 0.1], [0.01], 0.1),
-         "errors must have one entry per name, got 1 for 2 names"),
-        (lambda ax: plot_regret(ax, -0.05, ["a", "b"], [0.5], [0.0, 1.0]),
-         "gains must have one entry per name, got 1 for 2 names"),
-        (lambda ax: plot_regret(ax, -0.05, list("abcde"), [0.5] * 5, [0.0, 1.0]),
-         "names must hold at most 4 models, got 5"),
+        (
+            lambda ax: plot_excess_by_town(
+                ax, [0.1, 0.9], {str(k): [1.0, 1.0] for k in range(5)}, [0.5], [1e-6], 0.4
+            ),
+            "curves must hold at most 4 models, got 5",
+        ),
+        (
+            lambda ax: plot_excess_by_town(ax, [0.1, 0.9], {"ERM": [1.0]}, [0.5], [1e-6], 0.4),
+            r"curves\['ERM'\] must have the shape of sun_grid \(2,\), got \(1,\)",
+        ),
+        (
+            lambda ax: plot_excess_by_town(
+                ax, [0.1, 0.9], {"ERM": [1.0, 1.0]}, [0.5, 0.6], [1e-6], 0.4
+            ),
+            "town_sun and town_points must have the same shape",
+        ),
+        (
+            lambda ax: plot_promised_gains(ax, ["a", "b"], [0.5], [0.01, 0.01], 0.1),
+            "gains must have one entry per name, got 1 for 2 names",
+        ),
+        (
+            lambda ax: plot_promised_gains(ax, ["a", "b"], [0.5, 0.1], [0.01], 0.1),
+            "errors must have one entry per name, got 1 for 2 names",
+        ),
+        (
+            lambda ax: plot_regret(ax, -0.05, ["a", "b"], [0.5], [0.0, 1.0]),
+            "gains must have one entry per name, got 1 for 2 names",
+        ),
+        (
+            lambda ax: plot_regret(ax, -0.05, list("abcde"), [0.5] * 5, [0.0, 1.0]),
+            "names must hold at most 4 models, got 5",
+        ),
     ],
 )
 def test_plot_helpers_reject_data_they_would_drop(call, match):

@@ -56,8 +56,10 @@ def test_tail_matches_exact_rational_sum(n, denominator, data):
     assert abs(fast - slow) < decimal.Decimal("1e-30")
 
 
-@pytest.mark.parametrize("n, k_min, p", [(3000, 1600, Fraction(1, 2)), (5000, 300, Fraction(1, 20)),
-                                          (2500, 1251, Fraction(1, 7))])
+@pytest.mark.parametrize(
+    "n, k_min, p",
+    [(3000, 1600, Fraction(1, 2)), (5000, 300, Fraction(1, 20)), (2500, 1251, Fraction(1, 7))],
+)
 def test_tail_uses_stirling_above_2000_and_stays_exact(n, k_min, p):
     fast = log10_binomial_upper_tail(n, k_min, p)
     slow = log10_binomial_upper_tail_exact(n, k_min, p)
@@ -73,7 +75,7 @@ def test_tail_matches_scipy(n, k_min, p):
 @settings(max_examples=30, deadline=None)
 @given(n=st.integers(2, 2000), p=st.floats(0.01, 0.6), share=st.floats(0.0, 1.0))
 def test_chernoff_bound_is_above_the_tail(n, p, share):
-    low = math.floor(n * p) + 1   # at most n, since p <= 0.6 < 1
+    low = math.floor(n * p) + 1  # at most n, since p <= 0.6 < 1
     k_min = low + int(share * (n - low))
     assert log10_chernoff_bound(n, k_min, p) >= float(log10_binomial_upper_tail(n, k_min, p)) - 1e-9
 
@@ -83,46 +85,96 @@ def test_chernoff_bound_closed_form():
     kl = 0.8 * math.log(0.8 / 0.5) + 0.2 * math.log(0.2 / 0.5)
     assert log10_chernoff_bound(10, 8, 0.5) == pytest.approx(-10 * kl / math.log(10), rel=1e-12)
     kl = 0.3 * math.log(0.3 / 0.1) + 0.7 * math.log(0.7 / 0.9)
-    assert log10_chernoff_bound(20, 6, Fraction(1, 10)) == pytest.approx(-20 * kl / math.log(10), rel=1e-12)
+    assert log10_chernoff_bound(20, 6, Fraction(1, 10)) == pytest.approx(
+        -20 * kl / math.log(10), rel=1e-12
+    )
     # At k_min = n the bound is p**n exactly, the tail itself.
     assert log10_chernoff_bound(10, 10, 0.5) == pytest.approx(-10 * math.log10(2), rel=1e-12)
 
 
 def test_scientific_round_trips():
-    assert scientific(decimal.Decimal("-184946673.98")) == pytest.approx((1.0471285480508996, -184946674))
+    assert scientific(decimal.Decimal("-184946673.98")) == pytest.approx(
+        (1.0471285480508996, -184946674)
+    )
     assert scientific(3) == (1.0, 3)
 
 
-@pytest.mark.parametrize("call, error, match", [
-    (lambda: AdditionTask(0), ValueError, "n_digits"),
-    (lambda: log10_count_fitting_mappings(AdditionTask(1), 101), ValueError, "n_train"),
-    (lambda: log10_binomial_upper_tail(10, 11, 0.5), ValueError, "k_min must be at most"),
-    (lambda: log10_binomial_upper_tail(10, 6, 1.5), ValueError, "p must be in"),
-    (lambda: log10_binomial_upper_tail(10.0, 6, 0.5), TypeError, "n must be an integer"),
-    (lambda: log10_chernoff_bound(10, 2, 0.5), ValueError, "k_min must be in"),
-    (lambda: log10_binomial_upper_tail_exact(10, 11, Fraction(1, 2)), ValueError,
-     "k_min must be at most n=10, got 11"),
-    (lambda: log10_binomial_upper_tail_exact(0, 0, Fraction(1, 2)), ValueError, "n must be an integer >= 1, got 0"),
-    (lambda: log10_binomial_upper_tail_exact(10, -1, Fraction(1, 2)), ValueError, "k_min must be an integer >= 0"),
-    (lambda: log10_binomial_upper_tail_exact(10, 3, Fraction(3, 2)), ValueError, "p must be in"),
-    (lambda: log10_binomial_upper_tail_exact(10.0, 3, Fraction(1, 2)), TypeError, "n must be an integer"),
-    (lambda: bits_per_mapping("task"), TypeError, "AdditionTask"),
-    (lambda: scientific("1"), TypeError, "log10_value"),
-    (lambda: legendre_features([2.0], 3), ValueError, "x must be"),
-    (lambda: min_norm_interpolant([0.0], [1.0, 2.0], 3), ValueError, "y must be"),
-    (lambda: sample_random_interpolants([0.0], [1.0], 3, 2, -1.0, rng=np.random.default_rng(0)),
-     ValueError, "scale"),
-    (lambda: sample_random_interpolants([0.0, 0.5], [1.0, 1.0], 1, 2, 1.0, rng=np.random.default_rng(0)),
-     ValueError, "no null space"),
-    (lambda: sample_random_interpolants([0.0], [1.0], 3, 2, 1.0, rng=0), TypeError, "rng"),
-    (lambda: random_consistent_accuracy([0, 3], 3, 5, rng=np.random.default_rng(0)),
-     ValueError, "y_test"),
-    (lambda: random_consistent_accuracy([0, 1], 1, 5, rng=np.random.default_rng(0)),
-     ValueError, "n_classes"),
-    (lambda: log10_binomial_upper_tail_double(10, 3, 0.5), ValueError, "k_min must be in"),
-    (lambda: expected_interpolant_mse([0.0], [1.0], 3, -1.0, [0.0], [0.0]), ValueError, "scale"),
-    (lambda: expected_interpolant_mse([0.0], [1.0], 3, 1.0, [0.0], [0.0, 1.0]), ValueError, "y_test"),
-])
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: AdditionTask(0), ValueError, "n_digits"),
+        (lambda: log10_count_fitting_mappings(AdditionTask(1), 101), ValueError, "n_train"),
+        (lambda: log10_binomial_upper_tail(10, 11, 0.5), ValueError, "k_min must be at most"),
+        (lambda: log10_binomial_upper_tail(10, 6, 1.5), ValueError, "p must be in"),
+        (lambda: log10_binomial_upper_tail(10.0, 6, 0.5), TypeError, "n must be an integer"),
+        (lambda: log10_chernoff_bound(10, 2, 0.5), ValueError, "k_min must be in"),
+        (
+            lambda: log10_binomial_upper_tail_exact(10, 11, Fraction(1, 2)),
+            ValueError,
+            "k_min must be at most n=10, got 11",
+        ),
+        (
+            lambda: log10_binomial_upper_tail_exact(0, 0, Fraction(1, 2)),
+            ValueError,
+            "n must be an integer >= 1, got 0",
+        ),
+        (
+            lambda: log10_binomial_upper_tail_exact(10, -1, Fraction(1, 2)),
+            ValueError,
+            "k_min must be an integer >= 0",
+        ),
+        (
+            lambda: log10_binomial_upper_tail_exact(10, 3, Fraction(3, 2)),
+            ValueError,
+            "p must be in",
+        ),
+        (
+            lambda: log10_binomial_upper_tail_exact(10.0, 3, Fraction(1, 2)),
+            TypeError,
+            "n must be an integer",
+        ),
+        (lambda: bits_per_mapping("task"), TypeError, "AdditionTask"),
+        (lambda: scientific("1"), TypeError, "log10_value"),
+        (lambda: legendre_features([2.0], 3), ValueError, "x must be"),
+        (lambda: min_norm_interpolant([0.0], [1.0, 2.0], 3), ValueError, "y must be"),
+        (
+            lambda: sample_random_interpolants(
+                [0.0], [1.0], 3, 2, -1.0, rng=np.random.default_rng(0)
+            ),
+            ValueError,
+            "scale",
+        ),
+        (
+            lambda: sample_random_interpolants(
+                [0.0, 0.5], [1.0, 1.0], 1, 2, 1.0, rng=np.random.default_rng(0)
+            ),
+            ValueError,
+            "no null space",
+        ),
+        (lambda: sample_random_interpolants([0.0], [1.0], 3, 2, 1.0, rng=0), TypeError, "rng"),
+        (
+            lambda: random_consistent_accuracy([0, 3], 3, 5, rng=np.random.default_rng(0)),
+            ValueError,
+            "y_test",
+        ),
+        (
+            lambda: random_consistent_accuracy([0, 1], 1, 5, rng=np.random.default_rng(0)),
+            ValueError,
+            "n_classes",
+        ),
+        (lambda: log10_binomial_upper_tail_double(10, 3, 0.5), ValueError, "k_min must be in"),
+        (
+            lambda: expected_interpolant_mse([0.0], [1.0], 3, -1.0, [0.0], [0.0]),
+            ValueError,
+            "scale",
+        ),
+        (
+            lambda: expected_interpolant_mse([0.0], [1.0], 3, 1.0, [0.0], [0.0, 1.0]),
+            ValueError,
+            "y_test",
+        ),
+    ],
+)
 def test_bad_inputs_are_refused(call, error, match):
     with pytest.raises(error, match=match):
         call()
@@ -137,8 +189,9 @@ def test_every_random_interpolant_fits_the_data(n_points, extra, seed):
     degree = n_points - 1 + extra
     coefs = sample_random_interpolants(x, y, degree, 5, 3.0, rng=rng)
     base = min_norm_interpolant(x, y, degree)
-    np.testing.assert_allclose(legendre_features(x, degree) @ coefs.T, np.repeat(y[:, None], 5, 1),
-                               atol=1e-7)
+    np.testing.assert_allclose(
+        legendre_features(x, degree) @ coefs.T, np.repeat(y[:, None], 5, 1), atol=1e-7
+    )
     # The minimum-norm interpolant is orthogonal to the null space, so no draw is shorter.
     assert np.all(np.linalg.norm(coefs, axis=1) >= np.linalg.norm(base) - 1e-9)
 
@@ -147,7 +200,7 @@ def test_random_component_has_the_stated_expected_norm():
     rng = np.random.default_rng(1)
     x = np.linspace(-0.9, 0.9, 5)
     coefs = sample_random_interpolants(x, np.zeros(5), 24, 20_000, 2.0, rng=rng)
-    squared = (np.linalg.norm(coefs, axis=1) ** 2)  # base is zero when y is zero
+    squared = np.linalg.norm(coefs, axis=1) ** 2  # base is zero when y is zero
     se = squared.std(ddof=1) / np.sqrt(squared.size)
     assert abs(squared.mean() - 4.0) < 4 * se
 
@@ -165,13 +218,21 @@ def test_random_consistent_accuracy_is_one_over_k():
 
 def test_fixed_seed_gives_fixed_values():
     # Recorded once from numpy's PCG64 stream; a change means the sampler's draws changed.
-    accuracy = random_consistent_accuracy(np.zeros(10, dtype=int), 2, 3, rng=np.random.default_rng(0))
+    accuracy = random_consistent_accuracy(
+        np.zeros(10, dtype=int), 2, 3, rng=np.random.default_rng(0)
+    )
     assert accuracy.tolist() == [0.6, 0.0, 0.4]
 
 
-@pytest.mark.parametrize("n, k_min, p", [(200, 101, Fraction(1, 10)), (3000, 1501, Fraction(1, 7)),
-                                          (9900, 4951, Fraction(1, 199)),
-                                          (99_999_008, 49_999_505, Fraction(1, 19_999))])
+@pytest.mark.parametrize(
+    "n, k_min, p",
+    [
+        (200, 101, Fraction(1, 10)),
+        (3000, 1501, Fraction(1, 7)),
+        (9900, 4951, Fraction(1, 199)),
+        (99_999_008, 49_999_505, Fraction(1, 19_999)),
+    ],
+)
 def test_double_precision_tail_is_within_its_stated_bound(n, k_min, p):
     value, bound = log10_binomial_upper_tail_double(n, k_min, p)
     assert abs(value - float(log10_binomial_upper_tail(n, k_min, p))) <= bound
@@ -194,7 +255,9 @@ def test_expected_interpolant_mse_matches_monte_carlo():
     coefs = sample_random_interpolants(x, y, 15, 20_000, 2.0, rng=rng)
     mse = np.mean((coefs @ legendre_features(grid, 15).T - np.sin(3 * grid)) ** 2, axis=1)
     se = mse.std(ddof=1) / np.sqrt(mse.size)
-    assert abs(mse.mean() - expected_interpolant_mse(x, y, 15, 2.0, grid, np.sin(3 * grid))) < 4 * se
+    assert (
+        abs(mse.mean() - expected_interpolant_mse(x, y, 15, 2.0, grid, np.sin(3 * grid))) < 4 * se
+    )
 
 
 def test_expected_interpolant_mse_at_zero_scale_is_the_min_norm_error():
@@ -202,4 +265,6 @@ def test_expected_interpolant_mse_at_zero_scale_is_the_min_norm_error():
     grid = np.linspace(-1, 1, 11)
     base = min_norm_interpolant(x, y, 6)
     expected = np.mean((legendre_features(grid, 6) @ base - grid**2) ** 2)
-    assert expected_interpolant_mse(x, y, 6, 0.0, grid, grid**2) == pytest.approx(expected, rel=1e-12)
+    assert expected_interpolant_mse(x, y, 6, 0.0, grid, grid**2) == pytest.approx(
+        expected, rel=1e-12
+    )

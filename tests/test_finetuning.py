@@ -14,21 +14,21 @@ from lib.finetuning import (
     accuracy,
     bayes_worst_group_accuracy,
     core_only_accuracy,
+    fit_logistic_probe,
     group_accuracies,
     hidden_layer,
     init_mlp,
-    make_world,
-    predict_logits,
-    probe_accuracy,
-    repair,
-    repair_curve,
-    sample_world,
-    fit_logistic_probe,
     largest_doubling_gain,
+    make_world,
     mean_gap,
     minority_accuracy,
+    predict_logits,
+    probe_accuracy,
     probe_grid,
+    repair,
+    repair_curve,
     sample_group_balanced,
+    sample_world,
     train_mlp,
     worst_group_accuracy,
 )
@@ -99,8 +99,13 @@ def test_bayes_worst_group_accuracy_matches_the_bayes_rule_simulated(world, agre
 def test_bayes_worst_group_accuracy_falls_with_the_cue_and_is_symmetric(rho, step):
     world = make_world(n_features=3, rng=np.random.default_rng(0))
     stronger = min(rho + step, 0.9999)
-    assert bayes_worst_group_accuracy(world, stronger) <= bayes_worst_group_accuracy(world, rho) + 1e-12
-    assert bayes_worst_group_accuracy(world, rho) == pytest.approx(bayes_worst_group_accuracy(world, 1 - rho))
+    assert (
+        bayes_worst_group_accuracy(world, stronger)
+        <= bayes_worst_group_accuracy(world, rho) + 1e-12
+    )
+    assert bayes_worst_group_accuracy(world, rho) == pytest.approx(
+        bayes_worst_group_accuracy(world, 1 - rho)
+    )
     assert bayes_worst_group_accuracy(world, rho) <= core_only_accuracy(world) + 1e-12
 
 
@@ -159,8 +164,9 @@ def test_head_only_training_freezes_the_hidden_layer_exactly():
     inputs = rng.standard_normal((1, 50, 3))
     labels = rng.integers(0, 2, (1, 50))
     params = init_mlp(1, 3, 5, rng=rng)
-    trained = train_mlp(params, inputs, labels, steps=20, learning_rate=0.1,
-                        trainable=("weights_out", "bias_out"))
+    trained = train_mlp(
+        params, inputs, labels, steps=20, learning_rate=0.1, trainable=("weights_out", "bias_out")
+    )
     assert np.array_equal(trained["weights_in"], params["weights_in"])
     assert np.array_equal(trained["bias_in"], params["bias_in"])
     assert not np.array_equal(trained["weights_out"], params["weights_out"])
@@ -181,11 +187,15 @@ def test_empty_groups_are_nan_in_group_accuracies_and_rejected_by_worst_group():
     params = init_mlp(1, 2, 3, rng=np.random.default_rng(0))
     params["bias_out"] = np.array([-1.0], dtype=np.float32)  # always predicts 0
     inputs = np.zeros((1, 3, 2))
-    labels, cue = np.array([[0, 0, 1]]), np.array([[0, 1, 1]])   # no (label 1, cue 0)
-    np.testing.assert_array_equal(group_accuracies(params, inputs, labels, cue),
-                                  [[1.0, 1.0, np.nan, 0.0]])
-    with pytest.raises(ValueError, match=r"labels and cue must give every \(label, cue\) group "
-                                         r"an example .* \(label, cue\) = \(1, 0\) for model 0"):
+    labels, cue = np.array([[0, 0, 1]]), np.array([[0, 1, 1]])  # no (label 1, cue 0)
+    np.testing.assert_array_equal(
+        group_accuracies(params, inputs, labels, cue), [[1.0, 1.0, np.nan, 0.0]]
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"labels and cue must give every \(label, cue\) group "
+        r"an example .* \(label, cue\) = \(1, 0\) for model 0",
+    ):
         worst_group_accuracy(params, inputs, labels, cue)
 
 
@@ -194,18 +204,23 @@ def test_probe_reads_a_linear_feature_and_not_noise():
     features = rng.standard_normal((1, 2000, 4))
     readable = (features[..., 2] > 0).astype(int)
     noise = rng.integers(0, 2, (1, 2000))
-    measured = probe_accuracy(features[:, :1000], readable[:, :1000],
-                              features[:, 1000:], readable[:, 1000:])[0]
+    measured = probe_accuracy(
+        features[:, :1000], readable[:, :1000], features[:, 1000:], readable[:, 1000:]
+    )[0]
     # The fitted rule w.x + b > 0 errs, on fresh Gaussian features, where its sign and x_2's
     # differ: with z = w.x / |w| and x_2 standard bivariate normal of correlation w_2 / |w|,
     # P(x_2 > 0, z < t) + P(x_2 < 0, z > t) at t = -b / |w|.
     weights, intercept = fit_logistic_probe(features[:, :1000], readable[:, :1000])
     norm = np.linalg.norm(weights[0])
     threshold, correlation = -float(intercept[0]) / norm, weights[0, 2] / norm
-    both_low = stats.multivariate_normal([0, 0], [[1, correlation], [correlation, 1]]).cdf([0, threshold])
+    both_low = stats.multivariate_normal([0, 0], [[1, correlation], [correlation, 1]]).cdf(
+        [0, threshold]
+    )
     wrong = (stats.norm.cdf(threshold) - both_low) + (0.5 - both_low)
     assert abs(measured - (1 - wrong)) <= 4 * np.sqrt(wrong * (1 - wrong) / 1000)
-    chance = probe_accuracy(features[:, :1000], noise[:, :1000], features[:, 1000:], noise[:, 1000:])[0]
+    chance = probe_accuracy(
+        features[:, :1000], noise[:, :1000], features[:, 1000:], noise[:, 1000:]
+    )[0]
     assert abs(chance - 0.5) <= 4 * np.sqrt(0.25 / 1000)
 
 
@@ -224,11 +239,22 @@ def test_repair_methods_touch_the_right_weights(method):
 def test_last_layer_retraining_repairs_a_wide_network_on_interventional_data(world):
     rng = np.random.default_rng(10)
     inputs, labels, _ = sample_world(world, (2, 3000), agreement=0.95, rng=rng)
-    pretrained = train_mlp(init_mlp(2, 6, 16, rng=rng), inputs, labels, steps=200, learning_rate=0.02)
+    pretrained = train_mlp(
+        init_mlp(2, 6, 16, rng=rng), inputs, labels, steps=200, learning_rate=0.02
+    )
     test = sample_world(world, (2, 3000), agreement=0.5, rng=rng)
     before = worst_group_accuracy(pretrained, *test).mean()
-    after = repair_curve(pretrained, world, [1000], method="last_layer", agreement=0.5, test=test,
-                         steps=150, learning_rate=0.01, rng=rng).mean()
+    after = repair_curve(
+        pretrained,
+        world,
+        [1000],
+        method="last_layer",
+        agreement=0.5,
+        test=test,
+        steps=150,
+        learning_rate=0.01,
+        rng=rng,
+    ).mean()
     # No classifier's worst group beats its balanced accuracy, and on interventional data no
     # balanced accuracy beats the core feature's: so both lie below core_only_accuracy, up to
     # the noise of the smallest group (binomial SE at most sqrt(0.25 / n)).
@@ -246,59 +272,215 @@ def test_last_layer_retraining_repairs_a_wide_network_on_interventional_data(wor
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda w, r: make_world(n_features=1, rng=r), ValueError, "n_features must be an integer >= 2"),
+        (
+            lambda w, r: make_world(n_features=1, rng=r),
+            ValueError,
+            "n_features must be an integer >= 2",
+        ),
         (lambda w, r: make_world(core_noise=0.0, rng=r), ValueError, "core_noise must be positive"),
         (lambda w, r: make_world(rng=3), TypeError, "rng must be a numpy.random.Generator"),
-        (lambda w, r: sample_world("world", 3, agreement=0.5, rng=r), TypeError, "world must be a SpuriousWorld"),
-        (lambda w, r: sample_world(w, (3, 0), agreement=0.5, rng=r), ValueError, "shape must be an integer"),
-        (lambda w, r: sample_world(w, [3], agreement=0.5, rng=r), TypeError, "shape must be an int or"),
-        (lambda w, r: sample_world(w, 3, agreement=-0.1, rng=r), ValueError, r"agreement must be in \[0, 1\]"),
+        (
+            lambda w, r: sample_world("world", 3, agreement=0.5, rng=r),
+            TypeError,
+            "world must be a SpuriousWorld",
+        ),
+        (
+            lambda w, r: sample_world(w, (3, 0), agreement=0.5, rng=r),
+            ValueError,
+            "shape must be an integer",
+        ),
+        (
+            lambda w, r: sample_world(w, [3], agreement=0.5, rng=r),
+            TypeError,
+            "shape must be an int or",
+        ),
+        (
+            lambda w, r: sample_world(w, 3, agreement=-0.1, rng=r),
+            ValueError,
+            r"agreement must be in \[0, 1\]",
+        ),
         (lambda w, r: bayes_worst_group_accuracy(w, 2.0), ValueError, "agreement must be in"),
         (lambda w, r: init_mlp(1, 3, 0, rng=r), ValueError, "n_hidden must be an integer >= 1"),
-        (lambda w, r: hidden_layer(init_mlp(1, 3, 2, rng=r), np.zeros((1, 4, 5))), ValueError,
-         r"inputs must have shape \(1, n_examples, 3\)"),
-        (lambda w, r: train_mlp({"a": 1}, np.zeros((1, 2, 3)), np.zeros((1, 2)), steps=1, learning_rate=0.1),
-         TypeError, "params must be a dict"),
-        (lambda w, r: train_mlp(init_mlp(1, 3, 2, rng=r), np.zeros((1, 2, 3)), np.full((1, 2), 2), steps=1,
-                                learning_rate=0.1), ValueError, "labels must hold only 0 and 1"),
-        (lambda w, r: train_mlp(init_mlp(1, 3, 2, rng=r), np.zeros((1, 2, 3)), np.zeros((1, 2)), steps=1,
-                                learning_rate=0.1, trainable=("bias",)), ValueError, "trainable must be"),
-        (lambda w, r: train_mlp(init_mlp(1, 3, 2, rng=r), np.zeros((1, 2, 3)), np.zeros((1, 2)), steps=1,
-                                learning_rate=-0.1), ValueError, "learning_rate must be positive"),
-        (lambda w, r: repair(init_mlp(1, 3, 2, rng=r), np.zeros((1, 2, 3)), np.zeros((1, 2)), method="prune",
-                             steps=1, learning_rate=0.1, rng=r), ValueError, "method must be one of"),
-        (lambda w, r: probe_accuracy(np.zeros((2, 3)), np.zeros(2), np.zeros((1, 2, 3)), np.zeros((1, 2))),
-         ValueError, "train_features must have shape"),
+        (
+            lambda w, r: hidden_layer(init_mlp(1, 3, 2, rng=r), np.zeros((1, 4, 5))),
+            ValueError,
+            r"inputs must have shape \(1, n_examples, 3\)",
+        ),
+        (
+            lambda w, r: train_mlp(
+                {"a": 1}, np.zeros((1, 2, 3)), np.zeros((1, 2)), steps=1, learning_rate=0.1
+            ),
+            TypeError,
+            "params must be a dict",
+        ),
+        (
+            lambda w, r: train_mlp(
+                init_mlp(1, 3, 2, rng=r),
+                np.zeros((1, 2, 3)),
+                np.full((1, 2), 2),
+                steps=1,
+                learning_rate=0.1,
+            ),
+            ValueError,
+            "labels must hold only 0 and 1",
+        ),
+        (
+            lambda w, r: train_mlp(
+                init_mlp(1, 3, 2, rng=r),
+                np.zeros((1, 2, 3)),
+                np.zeros((1, 2)),
+                steps=1,
+                learning_rate=0.1,
+                trainable=("bias",),
+            ),
+            ValueError,
+            "trainable must be",
+        ),
+        (
+            lambda w, r: train_mlp(
+                init_mlp(1, 3, 2, rng=r),
+                np.zeros((1, 2, 3)),
+                np.zeros((1, 2)),
+                steps=1,
+                learning_rate=-0.1,
+            ),
+            ValueError,
+            "learning_rate must be positive",
+        ),
+        (
+            lambda w, r: repair(
+                init_mlp(1, 3, 2, rng=r),
+                np.zeros((1, 2, 3)),
+                np.zeros((1, 2)),
+                method="prune",
+                steps=1,
+                learning_rate=0.1,
+                rng=r,
+            ),
+            ValueError,
+            "method must be one of",
+        ),
+        (
+            lambda w, r: probe_accuracy(
+                np.zeros((2, 3)), np.zeros(2), np.zeros((1, 2, 3)), np.zeros((1, 2))
+            ),
+            ValueError,
+            "train_features must have shape",
+        ),
         (lambda w, r: sample_group_balanced(w, (2, 6), rng=r), ValueError, "multiple of 4"),
-        (lambda w, r: fit_logistic_probe(np.zeros((1, 4, 2)), np.zeros((1, 4)), penalty=-1.0), ValueError,
-         "penalty must be non-negative"),
-        (lambda w, r: fit_logistic_probe(np.zeros((4, 2)), np.zeros(4)), ValueError, "features must have shape"),
+        (
+            lambda w, r: fit_logistic_probe(np.zeros((1, 4, 2)), np.zeros((1, 4)), penalty=-1.0),
+            ValueError,
+            "penalty must be non-negative",
+        ),
+        (
+            lambda w, r: fit_logistic_probe(np.zeros((4, 2)), np.zeros(4)),
+            ValueError,
+            "features must have shape",
+        ),
         (lambda w, r: mean_gap(np.zeros((2, 1)), np.zeros((2, 3))), ValueError, "n_models >= 2"),
-        (lambda w, r: largest_doubling_gain([8, 16], np.zeros((3, 2))), ValueError, "values must have shape"),
+        (
+            lambda w, r: largest_doubling_gain([8, 16], np.zeros((3, 2))),
+            ValueError,
+            "values must have shape",
+        ),
         (lambda w, r: RepairScenario(sizes=(6, 8)), ValueError, "multiples of 4"),
-        (lambda w, r: group_accuracies(init_mlp(1, 3, 2, rng=r), np.zeros((1, 2, 3)), np.zeros((1, 3)),
-                                       np.zeros((1, 2))), ValueError,
-         r"labels must have shape \(1, 2\), got \(1, 3\)"),
-        (lambda w, r: group_accuracies(init_mlp(1, 3, 2, rng=r), np.zeros((1, 2, 3)), np.zeros((1, 2)),
-                                       np.full((1, 2), 3)), ValueError, "cue must hold only 0 and 1"),
-        (lambda w, r: worst_group_accuracy(init_mlp(1, 3, 2, rng=r), np.zeros((2, 2, 3)),
-                                           np.zeros((1, 2)), np.zeros((1, 2))), ValueError,
-         r"inputs must have shape \(1, n_examples, 3\), got \(2, 2, 3\)"),
-        (lambda w, r: repair_curve(init_mlp(1, 6, 2, rng=r), w, [4], method="prune", agreement=0.5,
-                                   test=sample_world(w, (1, 8), agreement=0.5, rng=r), steps=1,
-                                   learning_rate=0.1, rng=r), ValueError, "method must be one of"),
-        (lambda w, r: repair_curve(init_mlp(1, 6, 2, rng=r), w, [4], method="full", agreement=0.5,
-                                   test=[np.zeros((1, 8, 6))], steps=1, learning_rate=0.1, rng=r),
-         TypeError, r"test must be a tuple \(inputs, labels, cue\)"),
-        (lambda w, r: repair_curve(init_mlp(1, 6, 2, rng=r), w, [], method="full", agreement=0.5,
-                                   test=sample_world(w, (1, 8), agreement=0.5, rng=r), steps=1,
-                                   learning_rate=0.1, rng=r), ValueError, "sizes must hold at least one"),
-        (lambda w, r: repair_curve(init_mlp(1, 6, 2, rng=r), w, [0], method="full", agreement=0.5,
-                                   test=sample_world(w, (1, 8), agreement=0.5, rng=r), steps=1,
-                                   learning_rate=0.1, rng=r), ValueError, "sizes must be an integer"),
-        (lambda w, r: repair_curve(init_mlp(1, 6, 2, rng=r), w, [4], method="full", agreement=1.5,
-                                   test=sample_world(w, (1, 8), agreement=0.5, rng=r), steps=1,
-                                   learning_rate=0.1, rng=r), ValueError, r"agreement must be in \[0, 1\]"),
+        (
+            lambda w, r: group_accuracies(
+                init_mlp(1, 3, 2, rng=r), np.zeros((1, 2, 3)), np.zeros((1, 3)), np.zeros((1, 2))
+            ),
+            ValueError,
+            r"labels must have shape \(1, 2\), got \(1, 3\)",
+        ),
+        (
+            lambda w, r: group_accuracies(
+                init_mlp(1, 3, 2, rng=r), np.zeros((1, 2, 3)), np.zeros((1, 2)), np.full((1, 2), 3)
+            ),
+            ValueError,
+            "cue must hold only 0 and 1",
+        ),
+        (
+            lambda w, r: worst_group_accuracy(
+                init_mlp(1, 3, 2, rng=r), np.zeros((2, 2, 3)), np.zeros((1, 2)), np.zeros((1, 2))
+            ),
+            ValueError,
+            r"inputs must have shape \(1, n_examples, 3\), got \(2, 2, 3\)",
+        ),
+        (
+            lambda w, r: repair_curve(
+                init_mlp(1, 6, 2, rng=r),
+                w,
+                [4],
+                method="prune",
+                agreement=0.5,
+                test=sample_world(w, (1, 8), agreement=0.5, rng=r),
+                steps=1,
+                learning_rate=0.1,
+                rng=r,
+            ),
+            ValueError,
+            "method must be one of",
+        ),
+        (
+            lambda w, r: repair_curve(
+                init_mlp(1, 6, 2, rng=r),
+                w,
+                [4],
+                method="full",
+                agreement=0.5,
+                test=[np.zeros((1, 8, 6))],
+                steps=1,
+                learning_rate=0.1,
+                rng=r,
+            ),
+            TypeError,
+            r"test must be a tuple \(inputs, labels, cue\)",
+        ),
+        (
+            lambda w, r: repair_curve(
+                init_mlp(1, 6, 2, rng=r),
+                w,
+                [],
+                method="full",
+                agreement=0.5,
+                test=sample_world(w, (1, 8), agreement=0.5, rng=r),
+                steps=1,
+                learning_rate=0.1,
+                rng=r,
+            ),
+            ValueError,
+            "sizes must hold at least one",
+        ),
+        (
+            lambda w, r: repair_curve(
+                init_mlp(1, 6, 2, rng=r),
+                w,
+                [0],
+                method="full",
+                agreement=0.5,
+                test=sample_world(w, (1, 8), agreement=0.5, rng=r),
+                steps=1,
+                learning_rate=0.1,
+                rng=r,
+            ),
+            ValueError,
+            "sizes must be an integer",
+        ),
+        (
+            lambda w, r: repair_curve(
+                init_mlp(1, 6, 2, rng=r),
+                w,
+                [4],
+                method="full",
+                agreement=1.5,
+                test=sample_world(w, (1, 8), agreement=0.5, rng=r),
+                steps=1,
+                learning_rate=0.1,
+                rng=r,
+            ),
+            ValueError,
+            r"agreement must be in \[0, 1\]",
+        ),
     ],
 )
 def test_bad_inputs_are_rejected(world, call, error, message):
@@ -377,8 +559,12 @@ def test_probe_grid_reads_the_cue_from_a_network_and_the_label_from_inputs(world
     n_test = test[1].size
     # The hidden-layer column is a probe on the network's activations, built here by hand.
     for row, target in enumerate((1, 2)):
-        by_hand = probe_accuracy(hidden_layer(params, probe[0]), probe[target],
-                                 hidden_layer(params, test[0]), test[target]).mean()
+        by_hand = probe_accuracy(
+            hidden_layer(params, probe[0]),
+            probe[target],
+            hidden_layer(params, test[0]),
+            test[target],
+        ).mean()
         raw = probe_accuracy(probe[0], probe[target], test[0], test[target]).mean()
         assert grid[row, 0] == by_hand and grid[row, 1] == raw
     assert grid[0, 0] != grid[0, 1] and grid[1, 0] != grid[1, 1]
@@ -422,7 +608,9 @@ def test_scenario_defaults_and_validation():
 def test_dfr_on_balanced_observational_data_repairs_like_interventional_data(world):
     rng = np.random.default_rng(16)
     inputs, labels, _ = sample_world(world, (4, 3000), agreement=0.95, rng=rng)
-    pretrained = train_mlp(init_mlp(4, 6, 16, rng=rng), inputs, labels, steps=200, learning_rate=0.02)
+    pretrained = train_mlp(
+        init_mlp(4, 6, 16, rng=rng), inputs, labels, steps=200, learning_rate=0.02
+    )
     test = sample_world(world, (4, 3000), agreement=0.5, rng=rng)
     options = dict(method="last_layer", test=test, steps=150, learning_rate=0.01, rng=rng)
     raw = repair_curve(pretrained, world, [1000], agreement=0.8, **options)

@@ -9,12 +9,12 @@ from lib.imitation import (
     LaneScenario,
     behaviour_cloning,
     cost_table,
-    local_exponents,
     dagger,
     expected_cost,
     expert_policy,
     fit_growth_exponent,
     fit_policy,
+    local_exponents,
     simulate,
     transition_matrix,
 )
@@ -31,7 +31,9 @@ def test_transition_rows_are_distributions(half, slip):
 
 def test_expert_without_slips_costs_nothing():
     assert expected_cost(expert_policy(5), horizon=100, slip=0.0) == 0.0
-    runs = simulate(expert_policy(5), horizon=30, n_rollouts=10, slip=0.0, rng=np.random.default_rng(0))
+    runs = simulate(
+        expert_policy(5), horizon=30, n_rollouts=10, slip=0.0, rng=np.random.default_rng(0)
+    )
     assert not runs.any()
 
 
@@ -39,7 +41,9 @@ def test_expert_without_slips_costs_nothing():
 def test_hold_the_line_cost_by_hand(horizon):
     # q = 2 slip / 3 = 0.2 to leave; 0.1 chance to return from offset ±1.
     by_hand = {2: 0.2, 3: 0.2 + 0.8 * 0.2 + 0.2 * 0.9}[horizon]
-    assert expected_cost(np.zeros(5, dtype=int), horizon=horizon, slip=0.3) == pytest.approx(by_hand)
+    assert expected_cost(np.zeros(5, dtype=int), horizon=horizon, slip=0.3) == pytest.approx(
+        by_hand
+    )
 
 
 @pytest.mark.parametrize("policy", [np.zeros(41, dtype=int), expert_policy(20)])
@@ -94,7 +98,9 @@ def test_growth_exponent_recovers_a_power_law(exponent, scale):
 
 def test_growth_exponent_exact_cloning_slope_is_near_two_for_small_slips():
     horizons = np.array([4, 8, 16, 32])
-    costs = np.array([expected_cost(np.zeros(41, dtype=int), horizon=int(t), slip=1e-4) for t in horizons])
+    costs = np.array(
+        [expected_cost(np.zeros(41, dtype=int), horizon=int(t), slip=1e-4) for t in horizons]
+    )
     slope, _ = fit_growth_exponent(horizons, costs, 0.01 * costs)
     # q T (T - 1) / 2 has local slope 2 + 1 / (T - 1): between 2 and 2.34 over this grid.
     assert 2.0 < slope < 2.34
@@ -106,18 +112,40 @@ def test_growth_exponent_exact_cloning_slope_is_near_two_for_small_slips():
         (lambda r: expert_policy(0), ValueError, "width must be an integer >= 1"),
         (lambda r: transition_matrix([0, 0], slip=0.1), ValueError, "odd length"),
         (lambda r: transition_matrix([0, 2, 0], slip=0.1), ValueError, "only actions -1, 0, 1"),
-        (lambda r: expected_cost([0, 0, 0], horizon=0, slip=0.1), ValueError, "horizon must be an integer"),
-        (lambda r: simulate([0, 0, 0], horizon=3, n_rollouts=2, slip=0.1, rng=1), TypeError, "rng must be"),
-        (lambda r: simulate([0, 0, 0], horizon=3, n_rollouts=2, slip=-0.1, rng=r), ValueError, "slip must be"),
+        (
+            lambda r: expected_cost([0, 0, 0], horizon=0, slip=0.1),
+            ValueError,
+            "horizon must be an integer",
+        ),
+        (
+            lambda r: simulate([0, 0, 0], horizon=3, n_rollouts=2, slip=0.1, rng=1),
+            TypeError,
+            "rng must be",
+        ),
+        (
+            lambda r: simulate([0, 0, 0], horizon=3, n_rollouts=2, slip=-0.1, rng=r),
+            ValueError,
+            "slip must be",
+        ),
         (lambda r: fit_policy([0, 3], [0, 0], width=2), ValueError, "offsets must lie in"),
         (lambda r: fit_policy([0, 1], [0], width=2), ValueError, "same size"),
         (lambda r: fit_policy([0, 1], [0, 5], width=2), ValueError, "actions must be"),
-        (lambda r: dagger(horizon=3, n_iterations=0, n_rollouts=2, slip=0.1, width=2, rng=r), ValueError,
-         "n_iterations must be"),
-        (lambda r: fit_growth_exponent([1, 2, 3], [1, 0, 2], [1, 1, 1]), ValueError, "costs must be positive"),
+        (
+            lambda r: dagger(horizon=3, n_iterations=0, n_rollouts=2, slip=0.1, width=2, rng=r),
+            ValueError,
+            "n_iterations must be",
+        ),
+        (
+            lambda r: fit_growth_exponent([1, 2, 3], [1, 0, 2], [1, 1, 1]),
+            ValueError,
+            "costs must be positive",
+        ),
         (lambda r: fit_growth_exponent([1, 2, 3], [1, 2], [1, 1]), ValueError, "must match"),
-        (lambda r: behaviour_cloning(horizon=3, n_demonstrations=0, width=2, rng=r), ValueError,
-         "n_demonstrations must be an integer >= 1, got 0"),
+        (
+            lambda r: behaviour_cloning(horizon=3, n_demonstrations=0, width=2, rng=r),
+            ValueError,
+            "n_demonstrations must be an integer >= 1, got 0",
+        ),
     ],
 )
 def test_bad_inputs_are_rejected(call, error, message):
@@ -127,8 +155,9 @@ def test_bad_inputs_are_rejected(call, error, message):
 
 def test_cost_table_two_routes_agree_and_hold_the_line_is_exact():
     rng = np.random.default_rng(4)
-    cost, se, exact = cost_table(lambda t: np.zeros(41, dtype=int), horizons=[10, 40], n_eval=20_000,
-                                 slip=0.02, rng=rng)
+    cost, se, exact = cost_table(
+        lambda t: np.zeros(41, dtype=int), horizons=[10, 40], n_eval=20_000, slip=0.02, rng=rng
+    )
     assert np.all(np.abs(cost - exact) <= 4 * se)
     assert exact[0] == pytest.approx(expected_cost(np.zeros(41, dtype=int), horizon=10, slip=0.02))
 

@@ -80,7 +80,9 @@ def test_cube_answers_are_the_classic_three():
 def test_coarse_graining_gives_one_half_to_any_event(event):
     rest = set(range(1, 7)) - event
     assert indifference_probability(event, [event, rest]) == Fraction(1, 2)
-    assert indifference_probability(event, [{face} for face in range(1, 7)]) == Fraction(len(event), 6)
+    assert indifference_probability(event, [{face} for face in range(1, 7)]) == Fraction(
+        len(event), 6
+    )
 
 
 def test_uniform_rotations_spread_the_up_direction_uniformly():
@@ -129,39 +131,81 @@ def test_fixed_seed_gives_fixed_values():
     np.testing.assert_array_equal(first, np.random.default_rng(0).uniform(0, 1, size=3))
 
 
-@pytest.mark.parametrize("call, error, match", [
-    (lambda: sample_chord_distances("diameter", 3, rng=np.random.default_rng(0)), ValueError, "method"),
-    (lambda: sample_chord_distances("radius", 0, rng=np.random.default_rng(0)), ValueError, "n must"),
-    (lambda: sample_chord_distances("radius", 3, rng=1), TypeError, "rng"),
-    (lambda: power_family_probability(-1.0), ValueError, "exponent"),
-    (lambda: sample_cube_sides("mass", 3, rng=np.random.default_rng(0)), ValueError, "variable"),
-    (lambda: sample_cube_sides("side", 3, rng=np.random.default_rng(0), max_side=0.0), ValueError, "max_side"),
-    (lambda: cube_probability("side", 2.0), ValueError, "side_threshold"),
-    (lambda: indifference_probability({1}, [{1, 2}, {2, 3}]), ValueError, "disjoint"),
-    (lambda: indifference_probability({1}, []), ValueError, "partition"),
-    (lambda: die_directions("vertices"), ValueError, "kind"),
-    (lambda: up_direction_in_body(np.eye(3)), ValueError, "rotations"),
-    (lambda: angle_to_nearest(np.ones((2, 2)), die_directions("faces")), ValueError, "directions"),
-    (lambda: cap_probability(0, 0.1), ValueError, "n_caps"),
-    (lambda: GoalWorld(n_proxies=-1), ValueError, "n_proxies"),
-    (lambda: scheming_share_over_goals("world"), TypeError, "GoalWorld"),
-    (lambda: behaviours_of_goals(GoalWorld(2), [3], [0]), ValueError, "values"),
-    (lambda: sample_chord_distances_power(0.0, 3, rng=np.random.default_rng(0)), ValueError,
-     "exponent must be positive, got 0.0"),
-    (lambda: sample_chord_distances_power(float("nan"), 3, rng=np.random.default_rng(0)), ValueError,
-     "exponent must be finite"),
-    (lambda: sample_chord_distances_power(1.0, 0, rng=np.random.default_rng(0)), ValueError,
-     "n must be an integer >= 1, got 0"),
-    (lambda: sample_chord_distances_power(1.0, 3, rng=None), TypeError, "rng must be"),
-    (lambda: sample_goals("world", 3, rng=np.random.default_rng(0)), TypeError, "GoalWorld"),
-    (lambda: sample_goals(GoalWorld(2), 0, rng=np.random.default_rng(0)), ValueError,
-     "n must be an integer >= 1, got 0"),
-    (lambda: sample_goals(GoalWorld(2), 3, rng=3), TypeError, "rng must be"),
-    (lambda: sample_behaviours("world", 3, rng=np.random.default_rng(0)), TypeError, "GoalWorld"),
-    (lambda: sample_behaviours(GoalWorld(2), 2.5, rng=np.random.default_rng(0)), TypeError,
-     "n must be an integer"),
-    (lambda: sample_behaviours(GoalWorld(2), 3, rng=3), TypeError, "rng must be"),
-])
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (
+            lambda: sample_chord_distances("diameter", 3, rng=np.random.default_rng(0)),
+            ValueError,
+            "method",
+        ),
+        (
+            lambda: sample_chord_distances("radius", 0, rng=np.random.default_rng(0)),
+            ValueError,
+            "n must",
+        ),
+        (lambda: sample_chord_distances("radius", 3, rng=1), TypeError, "rng"),
+        (lambda: power_family_probability(-1.0), ValueError, "exponent"),
+        (
+            lambda: sample_cube_sides("mass", 3, rng=np.random.default_rng(0)),
+            ValueError,
+            "variable",
+        ),
+        (
+            lambda: sample_cube_sides("side", 3, rng=np.random.default_rng(0), max_side=0.0),
+            ValueError,
+            "max_side",
+        ),
+        (lambda: cube_probability("side", 2.0), ValueError, "side_threshold"),
+        (lambda: indifference_probability({1}, [{1, 2}, {2, 3}]), ValueError, "disjoint"),
+        (lambda: indifference_probability({1}, []), ValueError, "partition"),
+        (lambda: die_directions("vertices"), ValueError, "kind"),
+        (lambda: up_direction_in_body(np.eye(3)), ValueError, "rotations"),
+        (
+            lambda: angle_to_nearest(np.ones((2, 2)), die_directions("faces")),
+            ValueError,
+            "directions",
+        ),
+        (lambda: cap_probability(0, 0.1), ValueError, "n_caps"),
+        (lambda: GoalWorld(n_proxies=-1), ValueError, "n_proxies"),
+        (lambda: scheming_share_over_goals("world"), TypeError, "GoalWorld"),
+        (lambda: behaviours_of_goals(GoalWorld(2), [3], [0]), ValueError, "values"),
+        (
+            lambda: sample_chord_distances_power(0.0, 3, rng=np.random.default_rng(0)),
+            ValueError,
+            "exponent must be positive, got 0.0",
+        ),
+        (
+            lambda: sample_chord_distances_power(float("nan"), 3, rng=np.random.default_rng(0)),
+            ValueError,
+            "exponent must be finite",
+        ),
+        (
+            lambda: sample_chord_distances_power(1.0, 0, rng=np.random.default_rng(0)),
+            ValueError,
+            "n must be an integer >= 1, got 0",
+        ),
+        (lambda: sample_chord_distances_power(1.0, 3, rng=None), TypeError, "rng must be"),
+        (lambda: sample_goals("world", 3, rng=np.random.default_rng(0)), TypeError, "GoalWorld"),
+        (
+            lambda: sample_goals(GoalWorld(2), 0, rng=np.random.default_rng(0)),
+            ValueError,
+            "n must be an integer >= 1, got 0",
+        ),
+        (lambda: sample_goals(GoalWorld(2), 3, rng=3), TypeError, "rng must be"),
+        (
+            lambda: sample_behaviours("world", 3, rng=np.random.default_rng(0)),
+            TypeError,
+            "GoalWorld",
+        ),
+        (
+            lambda: sample_behaviours(GoalWorld(2), 2.5, rng=np.random.default_rng(0)),
+            TypeError,
+            "n must be an integer",
+        ),
+        (lambda: sample_behaviours(GoalWorld(2), 3, rng=3), TypeError, "rng must be"),
+    ],
+)
 def test_bad_inputs_are_refused(call, error, match):
     with pytest.raises(error, match=match):
         call()
@@ -172,6 +216,9 @@ def test_bad_inputs_are_refused(call, error, match):
 def test_rotations_are_orthogonal(seed):
     rng = np.random.default_rng(seed)
     for rotations in (sample_uniform_rotations(50, rng=rng), sample_euler_rotations(50, rng=rng)):
-        np.testing.assert_allclose(rotations @ rotations.transpose(0, 2, 1), np.broadcast_to(np.eye(3), (50, 3, 3)),
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            rotations @ rotations.transpose(0, 2, 1),
+            np.broadcast_to(np.eye(3), (50, 3, 3)),
+            atol=1e-12,
+        )
         np.testing.assert_allclose(np.linalg.det(rotations), 1.0)

@@ -35,7 +35,8 @@ from lib.planner import (
 SMALL = HospitalWorld(plan_length=2, scheme_rate=0.01)
 
 masses = st.lists(st.floats(0.01, 1.0), min_size=1, max_size=30).map(
-    lambda xs: np.array(xs) / np.sum(xs))
+    lambda xs: np.array(xs) / np.sum(xs)
+)
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +48,7 @@ def small_world():
 
 
 # --- the world -------------------------------------------------------------------------------
+
 
 def test_vocabulary_splits_into_ordinary_and_scheming_steps():
     assert STEPS == ORDINARY_STEPS + SCHEMING_STEPS
@@ -70,6 +72,7 @@ def test_sampled_plans_follow_the_exact_prior(small_world):
     # Each plan's sampled frequency against its exact probability: a chi-square goodness of fit
     # over the cells with expected count >= 5 (the rest are pooled), at the 1e-4 level.
     from scipy import stats
+
     initial, transition, plans, prior = small_world
     n = 200_000
     drawn = sample_plans(n, SMALL.plan_length, initial, transition, rng=np.random.default_rng(3))
@@ -85,8 +88,13 @@ def test_sampled_plans_follow_the_exact_prior(small_world):
 def test_sample_plans_is_reproducible_under_a_fixed_seed():
     initial, transition = markov_prior(HospitalWorld())
     first = sample_plans(5, 5, initial, transition, rng=np.random.default_rng(7))
-    assert first.tolist() == [[0, 1, 2, 3, 4], [0, 0, 1, 8, 8], [0, 1, 2, 3, 4], [0, 1, 2, 3, 4],
-                              [0, 1, 2, 7, 3]]
+    assert first.tolist() == [
+        [0, 1, 2, 3, 4],
+        [0, 0, 1, 8, 8],
+        [0, 1, 2, 3, 4],
+        [0, 1, 2, 3, 4],
+        [0, 1, 2, 7, 3],
+    ]
 
 
 def test_true_outcomes_reward_operating_and_ignore_schemes():
@@ -114,6 +122,7 @@ def test_never_seen_feature_gets_weight_exactly_zero():
 
 
 # --- best-of-N, exactly ------------------------------------------------------------------------
+
 
 @given(masses, st.floats(1.0, 1e9))
 @settings(max_examples=60, deadline=None)
@@ -147,8 +156,10 @@ def test_two_atoms_closed_form_kl_is_below_the_continuous_formula():
 def test_finer_atoms_approach_the_continuous_formula():
     # M equal atoms approximate a continuous score; the gap to log N - (N-1)/N is positive
     # and shrinks as the atoms get finer.
-    gaps = [continuous_best_of_n_kl(10)[0] - best_of_n_kl(np.full(m, 1 / m), 10)[0]
-            for m in (10, 100, 1_000, 10_000)]
+    gaps = [
+        continuous_best_of_n_kl(10)[0] - best_of_n_kl(np.full(m, 1 / m), 10)[0]
+        for m in (10, 100, 1_000, 10_000)
+    ]
     assert all(g > 0 for g in gaps)
     assert all(a > b for a, b in zip(gaps, gaps[1:]))
 
@@ -192,8 +203,9 @@ def test_sampling_matches_the_exact_distribution(small_world):
     score -= step_counts(plans, len(STEPS))[:, STEPS.index("clean")]
     levels, level_of_plan, mass = group_by_score(score, prior)
     repeats = 20_000
-    chosen = best_of_n_by_sampling(20, repeats, score, SMALL.plan_length, initial, transition,
-                                   rng=np.random.default_rng(11))
+    chosen = best_of_n_by_sampling(
+        20, repeats, score, SMALL.plan_length, initial, transition, rng=np.random.default_rng(11)
+    )
     observed = np.bincount(level_of_plan[chosen], minlength=mass.size) / repeats
     exact = best_of_n_level_probabilities(mass, 20)[0]
     se = np.sqrt(exact * (1 - exact) / repeats)
@@ -203,8 +215,15 @@ def test_sampling_matches_the_exact_distribution(small_world):
 def test_ties_are_broken_uniformly(small_world):
     # With a constant score every draw ties, so best-of-N must return a plain prior draw.
     initial, transition, plans, prior = small_world
-    chosen = best_of_n_by_sampling(5, 40_000, np.zeros(prior.size), SMALL.plan_length,
-                                   initial, transition, rng=np.random.default_rng(5))
+    chosen = best_of_n_by_sampling(
+        5,
+        40_000,
+        np.zeros(prior.size),
+        SMALL.plan_length,
+        initial,
+        transition,
+        rng=np.random.default_rng(5),
+    )
     consent_first = np.isin(chosen, np.flatnonzero(plans[:, 0] == 0)).mean()
     expected = initial[0]
     assert abs(consent_first - expected) <= 4 * math.sqrt(expected * (1 - expected) / 40_000)
@@ -219,6 +238,7 @@ def test_sampling_is_reproducible_under_a_fixed_seed(small_world):
 
 
 # --- the tilted prior and the fitted form --------------------------------------------------------
+
 
 @given(masses, st.floats(0.0, 5.0))
 @settings(max_examples=40, deadline=None)
@@ -245,6 +265,7 @@ def test_overoptimization_fit_recovers_known_coefficients():
 
 
 # --- a whole prior, summarised ---------------------------------------------------------------------
+
 
 def test_after_check_sets_one_link_of_the_chain():
     check = STEPS.index("check")
@@ -283,6 +304,7 @@ def test_summary_of_a_prior_starts_at_the_prior_outcome():
 
 # --- bad inputs ------------------------------------------------------------------------------------
 
+
 def test_bad_inputs_raise_with_the_argument_named():
     initial, transition = markov_prior(SMALL)
     with pytest.raises(ValueError, match="plan_length must be at most 6"):
@@ -312,8 +334,9 @@ def test_bad_inputs_raise_with_the_argument_named():
     with pytest.raises(ValueError, match="inverse_regularization must be positive"):
         fit_lawsuit_classifier(np.eye(2), [0, 1], inverse_regularization=0.0)
     with pytest.raises(ValueError, match="plan_score must have shape"):
-        best_of_n_by_sampling(2, 2, np.zeros(5), 2, initial, transition,
-                              rng=np.random.default_rng(0))
+        best_of_n_by_sampling(
+            2, 2, np.zeros(5), 2, initial, transition, rng=np.random.default_rng(0)
+        )
     with pytest.raises(ValueError, match="counts must be a non-negative"):
         true_outcomes(np.ones((2, 3)))
     with pytest.raises(ValueError, match="distance and gain must be 1-d"):
@@ -330,7 +353,9 @@ def test_bad_inputs_raise_with_the_argument_named():
         summarize_prior(SMALL, 10, 0, rng=np.random.default_rng(0))
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
         summarize_prior(SMALL, 10, 5, rng=None)
-    with pytest.raises(ValueError, match=r"plans must be a 2-d array of steps in \[0, 3\), got shape \(2,\)"):
+    with pytest.raises(
+        ValueError, match=r"plans must be a 2-d array of steps in \[0, 3\), got shape \(2,\)"
+    ):
         plan_indices([0, 1], 3)
     with pytest.raises(ValueError, match=r"plans must be a 2-d array of steps in \[0, 3\)"):
         plan_indices([[0, 3]], 3)
@@ -338,7 +363,9 @@ def test_bad_inputs_raise_with_the_argument_named():
         plan_indices([[0, 1]], 0)
     with pytest.raises(ValueError, match=r"plans must be a 2-d array of steps in \[0, 3\)"):
         step_counts([[-1, 0]], 3)
-    with pytest.raises(ValueError, match=r"plans must be a 2-d array of steps in \[0, 3\), got shape \(1, 0\)"):
+    with pytest.raises(
+        ValueError, match=r"plans must be a 2-d array of steps in \[0, 3\), got shape \(1, 0\)"
+    ):
         step_counts(np.zeros((1, 0), dtype=int), 3)
     with pytest.raises(TypeError, match="n_steps must be an integer"):
         step_counts([[0, 1]], 2.5)

@@ -9,7 +9,6 @@ import json
 import pathlib
 
 import pytest
-
 from prose_numbers import prose_numbers, untied_numbers
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -29,8 +28,15 @@ def test_every_prose_number_is_backed(notebook):
 def test_not_computed_lists_hold_only_numbers_the_prose_uses(notebook):
     data = json.loads(notebook.read_text(encoding="utf-8"))
     listed = data.get("metadata", {}).get("prose_numbers", {}).get("not_computed", [])
-    used = {n for c in data["cells"] if c["cell_type"] == "markdown" for n in prose_numbers("".join(c["source"]))}
-    assert set(listed) <= used, f"{notebook.name}: not_computed lists numbers the prose no longer uses: {set(listed) - used}"
+    used = {
+        n
+        for c in data["cells"]
+        if c["cell_type"] == "markdown"
+        for n in prose_numbers("".join(c["source"]))
+    }
+    assert set(listed) <= used, (
+        f"{notebook.name}: not_computed lists numbers the prose no longer uses: {set(listed) - used}"
+    )
 
 
 def test_a_stale_number_is_caught(tmp_path):
@@ -38,9 +44,17 @@ def test_a_stale_number_is_caught(tmp_path):
     notebook = {
         "metadata": {},
         "cells": [
-            {"cell_type": "markdown", "source": ["The estimate is 0.712, from 2,000 draws (90% of them kept)."]},
-            {"cell_type": "code", "source": ["N_DRAWS = 2_000\nKEEP = 0.9"],
-             "outputs": [{"output_type": "stream", "name": "stdout", "text": ["estimate 0.713\n"]}]},
+            {
+                "cell_type": "markdown",
+                "source": ["The estimate is 0.712, from 2,000 draws (90% of them kept)."],
+            },
+            {
+                "cell_type": "code",
+                "source": ["N_DRAWS = 2_000\nKEEP = 0.9"],
+                "outputs": [
+                    {"output_type": "stream", "name": "stdout", "text": ["estimate 0.713\n"]}
+                ],
+            },
         ],
     }
     path = tmp_path / "stale.ipynb"
@@ -55,7 +69,10 @@ def test_a_stale_number_is_caught(tmp_path):
     ("markdown", "numbers"),
     [
         ("See {cite:p}`zhang2017` and chapter 03, crux 4.", []),
-        ("The gap is 0.292 ± 0.010, at $k = 2048$ and 1,024 draws.", ["0.292", "0.010", "2048", "1,024"]),
+        (
+            "The gap is 0.292 ± 0.010, at $k = 2048$ and 1,024 draws.",
+            ["0.292", "0.010", "2048", "1,024"],
+        ),
         ("About $6 \\times 10^{-5}$ and $19\\,999$; 95% of runs.", ["19,999", "95%"]),
         ("**Time.** About 40 minutes to read.\n\nThen 12 steps.", ["12"]),
         ("x2 and H2O and step 3", []),

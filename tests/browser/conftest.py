@@ -25,6 +25,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # The built book; BOOK_HTML=/path/to/html checks a book built elsewhere.
 HTML = pathlib.Path(os.environ.get("BOOK_HTML") or ROOT / "_build" / "html").resolve()
+
+
 def _axe_script():
     # axe-core's axe.min.js as shipped inside the PyPI package axe-playwright-python (pinned in
     # requirements.txt); only the script is used, so the package's Python code is never imported.
@@ -124,10 +126,13 @@ def browser():
             "(`apt-get install chromium`, which .ci/run does), or CHROMIUM=/path/to/chromium"
         )
     sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is not installed: run `make` to install requirements.txt"
+        "playwright.sync_api",
+        reason="playwright is not installed: run `make` to install requirements.txt",
     )
     with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS
+        )
         try:
             yield chromium
         finally:

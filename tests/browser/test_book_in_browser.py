@@ -170,7 +170,9 @@ def _meta_refresh(page):
 _BUT_CODE = {"exclude": [[".highlight"]]}
 
 # So that a colour read right after switching to dark mode is the final one, not one mid-fade.
-_NO_TRANSITIONS = "*, *::before, *::after { transition: none !important; animation: none !important; }"
+_NO_TRANSITIONS = (
+    "*, *::before, *::after { transition: none !important; animation: none !important; }"
+)
 
 
 def _screenshot_path(page):
@@ -191,7 +193,9 @@ def visit(context, server, axe_url):
         def on_console(message):
             if message.type == "error" and not NETWORK_CONSOLE_MESSAGE.match(message.text):
                 location = message.location or {}
-                record.console_errors.append(f"{message.text} ({location.get('url', '')}:{location.get('lineNumber', '')})")
+                record.console_errors.append(
+                    f"{message.text} ({location.get('url', '')}:{location.get('lineNumber', '')})"
+                )
 
         def on_response(response):
             if response.url.startswith(server) and response.status >= 400:
@@ -229,7 +233,9 @@ def visit(context, server, axe_url):
                 # The theme's dark mode (a reader whose system prefers dark gets it): contrast again.
                 page.add_style_tag(content=_NO_TRANSITIONS)
                 page.evaluate("() => { document.documentElement.dataset.theme = 'dark'; }")
-                dark = page.evaluate(_RUN_AXE, [_BUT_CODE, AXE_OPTIONS | {"runOnly": ["color-contrast"]}])
+                dark = page.evaluate(
+                    _RUN_AXE, [_BUT_CODE, AXE_OPTIONS | {"runOnly": ["color-contrast"]}]
+                )
                 record.axe_violations += [dict(v, id=f"{v['id']} (dark mode)") for v in dark]
         except Exception as error:  # reported by every test of this page, not retried by each
             record.load_error = f"{type(error).__name__}: {error}"
@@ -270,7 +276,7 @@ def _local_target(url, server):
     parts = urllib.parse.urlsplit(url)
     path = urllib.parse.unquote(parts.path)
     base_path = urllib.parse.urlsplit(server).path
-    relative = path[len(base_path):] if path.startswith(base_path) else path.lstrip("/")
+    relative = path[len(base_path) :] if path.startswith(base_path) else path.lstrip("/")
     target = HTML / relative
     if relative == "" or relative.endswith("/"):
         target = target / "index.html"
@@ -291,7 +297,9 @@ def _unresolved(record, server):
         if not target.is_file():
             problems.append(f"{shown} -> {target.relative_to(HTML).as_posix()} does not exist")
         elif fragment and target.suffix == ".html" and fragment not in _anchors(target):
-            problems.append(f"{shown} -> no id {fragment!r} in {target.relative_to(HTML).as_posix()}")
+            problems.append(
+                f"{shown} -> no id {fragment!r} in {target.relative_to(HTML).as_posix()}"
+            )
     return sorted(set(problems))
 
 
@@ -302,17 +310,23 @@ def _fmt(lines):
 @pytest.mark.parametrize("page", PAGES)
 def test_no_javascript_errors(visit, page):
     record = visit(page)
-    errors = [f"uncaught: {e}" for e in record.page_errors] + [f"console: {e}" for e in record.console_errors]
+    errors = [f"uncaught: {e}" for e in record.page_errors] + [
+        f"console: {e}" for e in record.console_errors
+    ]
     assert not errors, f"{page}: JavaScript errors:{_fmt(errors)}"
 
 
 @pytest.mark.parametrize("page", PAGES)
 def test_every_asset_loads(visit, page):
     record = visit(page)
-    problems = record.bad_responses + record.failed_requests + [
-        f"another host (blocked: the book must work offline, so bundle it in _static): {url}"
-        for url in sorted(set(record.outside_requests))
-    ]
+    problems = (
+        record.bad_responses
+        + record.failed_requests
+        + [
+            f"another host (blocked: the book must work offline, so bundle it in _static): {url}"
+            for url in sorted(set(record.outside_requests))
+        ]
+    )
     assert not problems, f"{page}: requests that failed:{_fmt(problems)}"
 
 
@@ -359,7 +373,9 @@ def _excluded(rule, node_target):
 def test_no_serious_accessibility_violations(visit, page):
     record = visit(page)
     if record.axe_violations is None:
-        pytest.skip("axe-core is not installed: `pip install -r requirements.txt` (package axe-playwright-python)")
+        pytest.skip(
+            "axe-core is not installed: `pip install -r requirements.txt` (package axe-playwright-python)"
+        )
     failing, noted = [], []
     for violation in record.axe_violations:
         for node in violation["nodes"]:
@@ -375,13 +391,17 @@ def test_no_serious_accessibility_violations(visit, page):
                 noted.append(line)
     if noted:
         print(f"{page}: accessibility findings that do not fail the test:{_fmt(noted)}")
-    assert not failing, f"{page}: serious or critical accessibility violations (axe-core):{_fmt(failing)}"
+    assert not failing, (
+        f"{page}: serious or critical accessibility violations (axe-core):{_fmt(failing)}"
+    )
 
 
 @pytest.mark.parametrize("page", PAGES)
 def test_screenshot_is_kept(visit, page):
     record = visit(page)
-    assert record.screenshot is not None and record.screenshot.stat().st_size > 0, f"{page}: no screenshot"
+    assert record.screenshot is not None and record.screenshot.stat().st_size > 0, (
+        f"{page}: no screenshot"
+    )
 
 
 # --- search --------------------------------------------------------------------------------------
@@ -394,13 +414,17 @@ _STOP_WORDS = set(
 
 
 def _words(text, shortest):
-    return [w for w in re.findall(r"[A-Za-z]+", text) if len(w) >= shortest and w.lower() not in _STOP_WORDS]
+    return [
+        w
+        for w in re.findall(r"[A-Za-z]+", text)
+        if len(w) >= shortest and w.lower() not in _STOP_WORDS
+    ]
 
 
 def _search_words(page):
     """The longest word of the chapter's first paragraph of prose (or, failing that, of its title)."""
     source = (HTML / page).read_text(encoding="utf-8")
-    article = source[source.find("<article"):]
+    article = source[source.find("<article") :]
     heading = re.search(r"<h1[^>]*>(.*?)</h1>", article, re.S)
     title_words = _words(re.sub(r"<[^>]+>", " ", heading.group(1)), 3) if heading else []
     text_words = []
@@ -429,7 +453,8 @@ def test_search_finds_the_chapter(visit, context, page):
             )
             summary = tab.inner_text("#search-results .search-summary")
             found = tab.eval_on_selector_all(
-                "#search-results ul.search li a", "(links) => links.map((a) => a.getAttribute('href'))"
+                "#search-results ul.search li a",
+                "(links) => links.map((a) => a.getAttribute('href'))",
             )
             shot = SCREENSHOTS / "search" / f"{pathlib.PurePosixPath(page).stem}-{word}.png"
             shot.parent.mkdir(parents=True, exist_ok=True)
@@ -450,7 +475,9 @@ _TOKEN_COLOUR = re.compile(r"\.highlight \.([A-Za-z0-9]+) \{[^}]*(?<![-\w])color
 def test_code_colours_have_enough_contrast(visit, context, axe_url):
     """Every token colour of pygments.css, light and dark, meets WCAG AA contrast on the code background."""
     if axe_url is None:
-        pytest.skip("axe-core is not installed: `pip install -r requirements.txt` (package axe-playwright-python)")
+        pytest.skip(
+            "axe-core is not installed: `pip install -r requirements.txt` (package axe-playwright-python)"
+        )
     stylesheet = HTML / "_static" / "pygments.css"
     tokens = sorted(set(_TOKEN_COLOUR.findall(stylesheet.read_text(encoding="utf-8"))))
     assert tokens, f"found no token colours in {stylesheet}"
@@ -473,8 +500,15 @@ def test_code_colours_have_enough_contrast(visit, context, axe_url):
         problems = []
         for theme in ("light", "dark"):
             tab.evaluate("(theme) => { document.documentElement.dataset.theme = theme; }", theme)
-            for violation in tab.evaluate(_RUN_AXE, [{"include": [["#token-sample"]]}, AXE_OPTIONS | {"runOnly": ["color-contrast"]}]):
-                problems += [f"{theme}: {node['html']}: {node['summary']}" for node in violation["nodes"]]
+            for violation in tab.evaluate(
+                _RUN_AXE,
+                [{"include": [["#token-sample"]]}, AXE_OPTIONS | {"runOnly": ["color-contrast"]}],
+            ):
+                problems += [
+                    f"{theme}: {node['html']}: {node['summary']}" for node in violation["nodes"]
+                ]
     finally:
         tab.close()
-    assert not problems, f"code colours without enough contrast ({len(tokens)} tokens checked):{_fmt(problems)}"
+    assert not problems, (
+        f"code colours without enough contrast ({len(tokens)} tokens checked):{_fmt(problems)}"
+    )
