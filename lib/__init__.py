@@ -1,18 +1,19 @@
 """Helpers for the book *How Models Generalize: Executable Essays*.
 
 Modules are named for the concepts they model; chapters import what they need, e.g.
-``from lib import house_style, decorate, check_close``. Importing this package changes no global
+``from lib import house_style, decorate, claim_close, require``. Importing this package changes no global
 settings (matplotlib's included) and draws no random numbers.
 """
 
 from .claims import (
     CHECK_METADATA_KEY,
     Check,
-    check_close,
-    check_greater,
-    check_less,
+    claim_close,
+    claim_greater,
+    claim_less,
     collect_checks,
     read_checks,
+    require,
 )
 from .estimation import Estimate, estimate_mean, estimate_proportion
 from .plotting import PALETTE, decorate, house_style
@@ -30,12 +31,12 @@ __all__ = [
     "Check",
     "Estimate",
     "PALETTE",
-    "check_close",
+    "claim_close",
     "check_finite",
     "check_generator",
-    "check_greater",
+    "claim_greater",
     "check_in_range",
-    "check_less",
+    "claim_less",
     "check_positive_int",
     "check_probability",
     "check_probability_vector",
@@ -45,4 +46,5 @@ __all__ = [
     "estimate_proportion",
     "house_style",
     "read_checks",
+    "require",
 ]

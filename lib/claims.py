@@ -2,7 +2,12 @@
 
 A chapter states a claim, computes a number, and asserts that the number agrees with the claim
 within a tolerance derived from a standard error or a closed form. The functions here build that
-comparison as a :class:`Check`: the chapter asserts ``check.passed`` and then displays the check.
+comparison as a :class:`Check`. A chapter states a claim in one idiom,
+``require(claim_close(...))`` (or ``claim_greater``, ``claim_less``): :func:`require` fails loudly
+if the claim does not hold and otherwise displays it.
+
+The names keep two kinds of function apart: ``claim_*`` functions *return* a claim, which may
+hold or not; :mod:`lib.validation`'s ``check_*`` functions *raise* on bad input.
 The display carries a machine-readable copy in the output's metadata (under the key
 :data:`CHECK_METADATA_KEY`; a custom MIME type would make the book's renderer warn), so the book's
 "Claims checked" page is assembled from the chapters' own stored outputs by
@@ -11,9 +16,11 @@ run.
 
 Examples
 --------
->>> check = check_close("the estimate matches the exact value", 0.162, 0.164, tolerance=0.005)
+>>> check = claim_close("the estimate matches the exact value", 0.162, 0.164, tolerance=0.005)
 >>> check.passed
 True
+>>> require(check)
+PASS  the estimate matches the exact value: measured 0.162, expected 0.164 ± 0.005
 >>> print(check)
 PASS  the estimate matches the exact value: measured 0.162, expected 0.164 ± 0.005
 """
@@ -32,11 +39,12 @@ from .validation import check_finite
 __all__ = [
     "CHECK_METADATA_KEY",
     "Check",
-    "check_close",
-    "check_greater",
-    "check_less",
+    "claim_close",
+    "claim_greater",
+    "claim_less",
     "collect_checks",
     "read_checks",
+    "require",
 ]
 
 CHECK_METADATA_KEY = "generalization_essays_check"
@@ -63,7 +71,7 @@ def _round(value: float, figures: int) -> float:
 class Check:
     """One checked claim: a measured number compared with a reference.
 
-    Use :func:`check_close`, :func:`check_greater` or :func:`check_less` to make one.
+    Use :func:`claim_close`, :func:`claim_greater` or :func:`claim_less` to make one.
 
     Attributes
     ----------
@@ -140,7 +148,7 @@ def _numbers(measured, reference, tolerance) -> tuple[float, float, float]:
     return measured, reference, tolerance
 
 
-def check_close(claim: str, measured, expected, *, tolerance) -> Check:
+def claim_close(claim: str, measured, expected, *, tolerance) -> Check:
     """Check that ``measured`` is within ``tolerance`` of ``expected``.
 
     Parameters
@@ -154,9 +162,9 @@ def check_close(claim: str, measured, expected, *, tolerance) -> Check:
 
     Examples
     --------
-    >>> check_close("two routes agree", 1.0, 1.2, tolerance=0.1).passed
+    >>> claim_close("two routes agree", 1.0, 1.2, tolerance=0.1).passed
     False
-    >>> check_close("two routes agree", 1.0, 1.2, tolerance=-0.1)
+    >>> claim_close("two routes agree", 1.0, 1.2, tolerance=-0.1)
     Traceback (most recent call last):
     ...
     ValueError: tolerance must be non-negative, got -0.1
@@ -165,28 +173,73 @@ def check_close(claim: str, measured, expected, *, tolerance) -> Check:
     return Check(claim, measured, "≈", expected, tolerance, abs(measured - expected) <= tolerance)
 
 
-def check_greater(claim: str, measured, bound, *, margin=0.0) -> Check:
+def claim_greater(claim: str, measured, bound, *, margin=0.0) -> Check:
     """Check that ``measured > bound + margin``.
 
     Examples
     --------
-    >>> print(check_greater("the gap exceeds noise", 0.30, 0.0, margin=0.05))
+    >>> print(claim_greater("the gap exceeds noise", 0.30, 0.0, margin=0.05))
     PASS  the gap exceeds noise: measured 0.300, required > 0.00 by more than 0.05
     """
     measured, bound, margin = _numbers(measured, bound, margin)
     return Check(claim, measured, ">", bound, margin, measured > bound + margin)
 
 
-def check_less(claim: str, measured, bound, *, margin=0.0) -> Check:
+def claim_less(claim: str, measured, bound, *, margin=0.0) -> Check:
     """Check that ``measured < bound - margin``.
 
     Examples
     --------
-    >>> check_less("the excess loss is small", 0.01, 0.02).passed
+    >>> claim_less("the excess loss is small", 0.01, 0.02).passed
     True
     """
     measured, bound, margin = _numbers(measured, bound, margin)
     return Check(claim, measured, "<", bound, margin, measured < bound - margin)
+
+
+def require(*checks: Check) -> None:
+    """Fail unless every check holds; then display them, so that the claims page collects them.
+
+    This is the one way a chapter states a claim: ``require(claim_close(...))``, or
+    ``require(*claims)`` for several.
+
+    Parameters
+    ----------
+    *checks : Check
+        One or more, from :func:`claim_close`, :func:`claim_greater` or :func:`claim_less`.
+
+    Raises
+    ------
+    AssertionError
+        If a claim does not hold; the message is that check's own line (``FAIL ...``), so the
+        notebook stops there and the build fails.
+
+    Examples
+    --------
+    >>> require(claim_less("the excess loss is small", 0.03, 0.02))
+    Traceback (most recent call last):
+    ...
+    AssertionError: FAIL  the excess loss is small: measured 0.0300, required < 0.0200
+    >>> require(0.5)
+    Traceback (most recent call last):
+    ...
+    TypeError: checks must be Checks (from claim_close, claim_greater or claim_less), got 0.5
+    """
+    if not checks:
+        raise ValueError("require needs at least one check, got none")
+    for check in checks:
+        if not isinstance(check, Check):
+            raise TypeError(
+                "checks must be Checks (from claim_close, claim_greater or claim_less), "
+                f"got {check!r}"
+            )
+    failed = [check for check in checks if not check.passed]
+    if failed:
+        raise AssertionError("\n".join(map(str, failed)))
+    # IPython ships with the book's kernel; outside IPython, display() prints the checks' text.
+    from IPython.display import display
+
+    display(*checks)
 
 
 def read_checks(notebook) -> list[dict]:

@@ -127,16 +127,20 @@ def test_chapter_has_the_books_shape(notebook):
 
 
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)
-def test_every_check_a_chapter_makes_is_displayed_and_passed(notebook):
-    # The claims page collects displayed checks only; a check that is asserted but not displayed
-    # would be missing from it. Loops may display several checks from one call site, so compare
-    # totals: at least as many displayed checks as call sites.
+def test_every_claim_a_chapter_makes_is_required_and_stored(notebook):
+    # One idiom states a claim: require(claim_*(...)) or require(*claims), which asserts and
+    # displays, so that the claims page sees it. A bare `assert x.passed` would assert without
+    # displaying; loops may display several claims from one call site, so compare totals.
     code = "\n".join(_code(c) for c in _cells(notebook) if c["cell_type"] == "code")
-    call_sites = len(re.findall(r"\bcheck_(?:close|greater|less)\(", code))
+    assert ".passed" not in code, (
+        f"{notebook.name}: state claims with require(...), not assert x.passed"
+    )
+    call_sites = len(re.findall(r"\bclaim_(?:close|greater|less)\(", code))
+    assert "require(" in code, f"{notebook.name} requires no claim"
     records = read_checks(notebook)
     assert len(records) >= max(call_sites, 3), (
-        f"{notebook.name}: {call_sites} check calls but {len(records)} displayed checks; "
-        "end each check cell with the check so the claims page sees it"
+        f"{notebook.name}: {call_sites} claim calls but {len(records)} displayed claims; "
+        "wrap each claim in require(...) so the claims page sees it"
     )
     assert all(record["passed"] for record in records), f"{notebook.name} stores a failed check"
 

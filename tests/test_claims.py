@@ -9,11 +9,12 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from lib.claims import (
     CHECK_METADATA_KEY,
     Check,
-    check_close,
-    check_greater,
-    check_less,
+    claim_close,
+    claim_greater,
+    claim_less,
     collect_checks,
     read_checks,
+    require,
 )
 
 
@@ -21,18 +22,18 @@ from lib.claims import (
     ("measured", "passed"), [(1.0, True), (1.1, True), (0.9, True), (1.2, False), (0.79, False)]
 )
 def test_close_is_a_two_sided_band(measured, passed):
-    assert check_close("c", measured, 1.0, tolerance=0.1 + 1e-12).passed is passed
+    assert claim_close("c", measured, 1.0, tolerance=0.1 + 1e-12).passed is passed
 
 
 def test_greater_and_less_require_the_margin():
-    assert check_greater("g", 1.0, 0.5, margin=0.4).passed
-    assert not check_greater("g", 1.0, 0.5, margin=0.5).passed
-    assert check_less("l", 0.0, 0.5, margin=0.4).passed
-    assert not check_less("l", 0.2, 0.5, margin=0.3).passed
+    assert claim_greater("g", 1.0, 0.5, margin=0.4).passed
+    assert not claim_greater("g", 1.0, 0.5, margin=0.5).passed
+    assert claim_less("l", 0.0, 0.5, margin=0.4).passed
+    assert not claim_less("l", 0.2, 0.5, margin=0.3).passed
 
 
 def test_display_text_and_record_are_rounded_to_three_figures():
-    check = check_close("estimate matches", 0.123456, 0.12, tolerance=0.0051234)
+    check = claim_close("estimate matches", 0.123456, 0.12, tolerance=0.0051234)
     data, metadata = check._repr_mimebundle_()
     assert data["text/plain"] == "PASS  estimate matches: measured 0.123, expected 0.120 ± 0.00512"
     assert metadata[CHECK_METADATA_KEY] == {
@@ -58,22 +59,22 @@ def test_display_text_and_record_are_rounded_to_three_figures():
     ],
 )
 def test_figures_follow_the_tolerance(measured, reference, tolerance, text):
-    assert check_close("c", measured, reference, tolerance=tolerance).describe() == text
+    assert claim_close("c", measured, reference, tolerance=tolerance).describe() == text
 
 
 def test_zero_margins_are_not_printed():
-    assert check_less("small", 3.0, 1.0).describe() == "measured 3.00, required < 1.00"
-    assert check_greater("big", 3.0, 1.0, margin=0.5).describe() == (
+    assert claim_less("small", 3.0, 1.0).describe() == "measured 3.00, required < 1.00"
+    assert claim_greater("big", 3.0, 1.0, margin=0.5).describe() == (
         "measured 3.00, required > 1.00 by more than 0.5"
     )
 
 
 def test_close_includes_its_boundary():
     # |0.5 - 0.25| equals the tolerance exactly (both are exact binary fractions)
-    assert check_close("edge", 0.5, 0.25, tolerance=0.25).passed
-    assert not check_close("edge", 0.5, 0.25, tolerance=0.2499).passed
-    assert not check_greater("edge", 0.5, 0.25, margin=0.25).passed
-    assert not check_less("edge", 0.0, 0.25, margin=0.25).passed
+    assert claim_close("edge", 0.5, 0.25, tolerance=0.25).passed
+    assert not claim_close("edge", 0.5, 0.25, tolerance=0.2499).passed
+    assert not claim_greater("edge", 0.5, 0.25, margin=0.25).passed
+    assert not claim_less("edge", 0.0, 0.25, margin=0.25).passed
 
 
 @pytest.mark.parametrize(
@@ -88,7 +89,7 @@ def test_close_includes_its_boundary():
 def test_bad_inputs_rejected(kwargs, error, message):
     args = {"claim": "c", "measured": 1.0, "expected": 1.0, "tolerance": 0.1} | kwargs
     with pytest.raises(error, match=message):
-        check_close(args["claim"], args["measured"], args["expected"], tolerance=args["tolerance"])
+        claim_close(args["claim"], args["measured"], args["expected"], tolerance=args["tolerance"])
 
 
 def test_unknown_relation_rejected():
@@ -110,10 +111,10 @@ def _notebook_with_checks(path, title, checks):
 
 def test_collect_checks_reads_every_stored_check_in_order(tmp_path):
     _notebook_with_checks(
-        tmp_path / "01_a.ipynb", "Chapter A", [check_close("a1", 1, 1, tolerance=0)]
+        tmp_path / "01_a.ipynb", "Chapter A", [claim_close("a1", 1, 1, tolerance=0)]
     )
     _notebook_with_checks(
-        tmp_path / "02_b.ipynb", "Chapter B", [check_greater("b1", 2, 1), check_less("b2", 0, 1)]
+        tmp_path / "02_b.ipynb", "Chapter B", [claim_greater("b1", 2, 1), claim_less("b2", 0, 1)]
     )
     table = collect_checks(tmp_path)
     assert table["chapter"].tolist() == ["Chapter A", "Chapter B", "Chapter B"]
@@ -139,5 +140,27 @@ def test_collect_checks_rejects_missing_folder(tmp_path):
 
 
 def test_records_survive_a_json_round_trip():
-    record = check_close("x", 1.0, 1.0, tolerance=0.5).to_record()
+    record = claim_close("x", 1.0, 1.0, tolerance=0.5).to_record()
     assert json.loads(json.dumps(record)) == record
+
+
+def test_require_displays_claims_that_hold_and_raises_on_one_that_does_not(capsys):
+    holds = claim_close("holds", 1.0, 1.0, tolerance=0.1)
+    fails = claim_greater("fails", 0.0, 1.0)
+    require(holds, holds)
+    assert capsys.readouterr().out.count("PASS  holds") == 2
+    with pytest.raises(AssertionError, match="FAIL  fails"):
+        require(holds, fails)
+    # Nothing is displayed when any claim fails: a failed claim stops the chapter.
+    assert "PASS" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("bad", [True, 0.5, "PASS", None])
+def test_require_rejects_what_is_not_a_check(bad):
+    with pytest.raises(TypeError, match="checks must be Checks"):
+        require(bad)
+
+
+def test_require_needs_a_check():
+    with pytest.raises(ValueError, match="at least one check"):
+        require()
