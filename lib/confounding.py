@@ -41,8 +41,15 @@ import numpy as np
 from scipy.special import entr, expit, logit, rel_entr
 
 from .estimation import Estimate
-from .plotting import PALETTE, decorate
-from .validation import check_finite, check_generator, check_positive_int, check_probability
+from .validation import (
+    check_binary,
+    check_finite,
+    check_finite_array,
+    check_generator,
+    check_positive_int,
+    check_probabilities,
+    check_probability,
+)
 
 __all__ = [
     "IceCreamWorld",
@@ -60,13 +67,6 @@ __all__ = [
     "joint_distribution",
     "lowest_log_loss",
     "observational_contrast",
-    "plot_concept_shift",
-    "plot_excess_by_town",
-    "plot_learning_curves",
-    "plot_promised_gains",
-    "plot_regret",
-    "plot_share_curve",
-    "plot_share_predictions",
     "pooled_sunniness",
     "predict_from_shorts",
     "predict_logistic",
@@ -168,29 +168,6 @@ def _check_world(world) -> IceCreamWorld:
     return world
 
 
-def _probabilities(values, name: str) -> np.ndarray:
-    # Scalars and arrays of probabilities alike; the message shows the offending entries.
-    if isinstance(values, (bool, np.bool_)):
-        raise TypeError(f"{name} must hold real numbers, got {values!r}")
-    try:
-        array = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must hold real numbers, got {values!r}") from None
-    bad = ~np.isfinite(array) | (array < 0) | (array > 1)
-    if np.any(bad):
-        raise ValueError(f"{name} must be in [0, 1], got {array[bad] if array.ndim else array}")
-    return array
-
-
-def _binary(values, name: str) -> np.ndarray:
-    array = np.asarray(values)
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be 1-d, got shape {array.shape}")
-    if not np.all((array == 0) | (array == 1)):
-        raise ValueError(f"{name} must hold only 0/1 or booleans, got values {np.unique(array)}")
-    return array.astype(np.int64)
-
-
 def shorts_table(world) -> np.ndarray:
     """Return ``P(S = 1 | Z = z)`` as an array indexed by ``z``.
 
@@ -246,7 +223,7 @@ def joint_distribution(world, p_sun, *, do_shorts=None) -> np.ndarray:
     True
     """
     world = _check_world(world)
-    q = _probabilities(p_sun, "p_sun")
+    q = check_probabilities(p_sun, "p_sun")
     if do_shorts is None:
         s1 = shorts_table(world)
     elif (
@@ -287,13 +264,13 @@ def pooled_sunniness(p_sun, weights) -> float:
     ...
     ValueError: weights must have the same length as p_sun (2), got 1
     """
-    q = _probabilities(p_sun, "p_sun")
+    q = check_probabilities(p_sun, "p_sun")
     if q.ndim != 1 or q.size == 0:
         raise ValueError(f"p_sun must be a non-empty 1-d sequence, got shape {q.shape}")
     w = np.asarray(weights, dtype=float)
     if w.shape != q.shape:
         raise ValueError(f"weights must have the same length as p_sun ({q.size}), got {w.size}")
-    w = _probabilities(w, "weights")
+    w = check_probabilities(w, "weights")
     if abs(w.sum() - 1.0) > 1e-9:
         raise ValueError(f"weights must sum to 1, got sum {w.sum():.6g}")
     return round(float(w @ q), 15)
@@ -387,7 +364,7 @@ def sample_world(world, p_sun, n, *, rng, do_shorts=None) -> Sample:
     dtype('int8')
     """
     world = _check_world(world)
-    q = np.atleast_1d(_probabilities(p_sun, "p_sun"))
+    q = np.atleast_1d(check_probabilities(p_sun, "p_sun"))
     if q.ndim != 1:
         raise ValueError(f"p_sun must be a number or a 1-d sequence, got shape {q.shape}")
     n = check_positive_int(n, "n")
@@ -475,7 +452,7 @@ def sample_pool_counts(world, p_sun, weights, n, *, size, rng, sees_sun=False) -
     >>> counts.shape, counts.sum(axis=(1, 2)).tolist()
     ((3, 2, 2), [100, 100, 100])
     """
-    q = _probabilities(p_sun, "p_sun")
+    q = check_probabilities(p_sun, "p_sun")
     pooled_sunniness(q, weights)  # validates the weights
     w = np.asarray(weights, dtype=float)
     n = check_positive_int(n, "n")
@@ -556,8 +533,8 @@ def fit_counts(shorts, ice_cream, *, group=None, n_groups=None, prior=0.5) -> np
     array([[0., 1.],
            [1., 1.]])
     """
-    s = _binary(shorts, "shorts")
-    y = _binary(ice_cream, "ice_cream")
+    s = check_binary(shorts, "shorts")
+    y = check_binary(ice_cream, "ice_cream")
     if s.size != y.size:
         raise ValueError(
             f"shorts and ice_cream must have the same length, got {s.size} and {y.size}"
@@ -605,7 +582,7 @@ def excess_log_loss(world, p_sun, predictor, *, sees_sun=False) -> np.ndarray:
     ...
     ValueError: predictor must be strictly between 0 and 1, got [1.]
     """
-    predictor = _probabilities(predictor, "predictor")
+    predictor = check_probabilities(predictor, "predictor")
     at_edge = (predictor == 0) | (predictor == 1)
     if np.any(at_edge):
         raise ValueError(f"predictor must be strictly between 0 and 1, got {predictor[at_edge]}")
@@ -686,9 +663,9 @@ def adjust_for_sun(sun, shorts, ice_cream, *, p_sun=None) -> Estimate:
     >>> abs(adjust_for_sun(days.sun, days.shorts, days.ice_cream, p_sun=0.1).z_score(-0.05)) < 4
     True
     """
-    z = _binary(sun, "sun")
-    s = _binary(shorts, "shorts")
-    y = _binary(ice_cream, "ice_cream")
+    z = check_binary(sun, "sun")
+    s = check_binary(shorts, "shorts")
+    y = check_binary(ice_cream, "ice_cream")
     if not z.size == s.size == y.size:
         raise ValueError(
             f"sun, shorts and ice_cream must have the same length, got {z.size}, {s.size}, {y.size}"
@@ -723,19 +700,12 @@ def decision_regret(true_gain, believed_gain, cost) -> np.ndarray:
     >>> decision_regret(-0.05, 0.5, [0.1, 0.6]).round(3)
     array([0.15, 0.  ])
     """
-    true_gain = _finite_array(true_gain, "true_gain")
-    believed_gain = _finite_array(believed_gain, "believed_gain")
-    cost = _finite_array(cost, "cost")
+    true_gain = check_finite_array(true_gain, "true_gain")
+    believed_gain = check_finite_array(believed_gain, "believed_gain")
+    cost = check_finite_array(cost, "cost")
     acts = believed_gain > cost
     achieved = np.where(acts, true_gain - cost, 0.0)
     return np.maximum(true_gain - cost, 0.0) - achieved
-
-
-def _finite_array(values, name: str) -> np.ndarray:
-    array = np.asarray(values, dtype=float)
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must be finite, got {array}")
-    return array
 
 
 def sunniness_features(shorts, p_sun, *, degree=2) -> np.ndarray:
@@ -753,8 +723,8 @@ def sunniness_features(shorts, p_sun, *, degree=2) -> np.ndarray:
     array([[0., 0., 0.],
            [1., 0., 0.]])
     """
-    s = _binary(shorts, "shorts").astype(float)
-    q = _probabilities(p_sun, "p_sun")
+    s = check_binary(shorts, "shorts").astype(float)
+    q = check_probabilities(p_sun, "p_sun")
     degree = check_positive_int(degree, "degree")
     if q.shape != s.shape:
         raise ValueError(f"p_sun must have the same shape as shorts {s.shape}, got {q.shape}")
@@ -801,8 +771,8 @@ def estimate_contrast(shorts, ice_cream) -> Estimate:
     >>> contrast.value, contrast.n
     (0.5, 4)
     """
-    s = _binary(shorts, "shorts")
-    y = _binary(ice_cream, "ice_cream")
+    s = check_binary(shorts, "shorts")
+    y = check_binary(ice_cream, "ice_cream")
     if s.size != y.size:
         raise ValueError(
             f"shorts and ice_cream must have the same length, got {s.size} and {y.size}"
@@ -877,243 +847,3 @@ def predict_logistic(features, coef) -> np.ndarray:
         raise ValueError(f"coef must have shape (..., {features.shape[1] + 1}), got {coef.shape}")
     x = np.column_stack([np.ones(len(features)), features])
     return expit(coef @ x.T)
-
-
-# --- figures: each helper draws on an ``ax`` and returns it ---------------------------------------
-
-
-def plot_concept_shift(ax, world, town_sun, fitted, pool_sun):
-    """Draw ``P(Y=1 | S=s)`` against sunniness, per-town fits (dots) and the pooled limit.
-
-    Examples
-    --------
-    >>> import matplotlib.pyplot as plt
-    >>> fig, ax = plt.subplots()
-    >>> world = IceCreamWorld()
-    >>> plot_concept_shift(ax, world, [0.1, 0.9], predict_from_shorts(world, [0.1, 0.9]),
-    ...                    0.5) is ax
-    True
-    >>> plt.close(fig)
-    """
-    grid = np.linspace(0.01, 0.99, 99)
-    curves, pooled = predict_from_shorts(world, grid), predict_from_shorts(world, pool_sun)
-    fitted = np.asarray(fitted)
-    for s, colour in ((1, "vermillion"), (0, "blue")):
-        label = "with shorts" if s else "without shorts"
-        ax.plot(grid, curves[:, s], color=PALETTE[colour], label=f"Bayes-optimal, {label}")
-        ax.plot(
-            town_sun,
-            fitted[:, s],
-            "o",
-            color=PALETTE[colour],
-            label="logistic regression" if s else None,
-        )
-        ax.axhline(
-            pooled[s], color=PALETTE[colour], linestyle="--", label="pooled ERM" if s else None
-        )
-    ax.axvline(pool_sun, color=PALETTE["black"], linewidth=1, linestyle=":")
-    return decorate(
-        ax, xlabel="town's share of sunny days q", ylabel="P(ice cream | shorts)", ylim=(0, 1)
-    )
-
-
-def plot_learning_curves(ax, n_grid, in_distribution, target, *, in_constant, target_limit):
-    """Draw mean excess loss (with two-standard-error bands) against training size, log-log.
-
-    ``in_distribution`` and ``target`` have shape ``(len(n_grid), repeats)``.
-
-    Examples
-    --------
-    >>> import matplotlib.pyplot as plt
-    >>> fig, ax = plt.subplots()
-    >>> values = np.array([[0.02, 0.01], [0.002, 0.001]])
-    >>> plot_learning_curves(ax, [10, 100], values, values + 0.04, in_constant=1.0,
-    ...                      target_limit=0.04) is ax
-    True
-    >>> plt.close(fig)
-    """
-    n_grid = np.asarray(n_grid)
-    for values, colour, label in (
-        (in_distribution, "blue", "in distribution (the pool)"),
-        (target, "vermillion", "target town"),
-    ):
-        values = np.asarray(values)
-        mean = values.mean(axis=1)
-        band = 2 * values.std(axis=1, ddof=1) / np.sqrt(values.shape[1])
-        ax.fill_between(n_grid, mean - band, mean + band, alpha=0.3, color=PALETTE[colour])
-        ax.plot(n_grid, mean, "o-", color=PALETTE[colour], label=label)
-    ax.plot(
-        n_grid, in_constant / n_grid, "--", color=PALETTE["black"], label="theory for the pool: 1/n"
-    )
-    ax.axhline(
-        target_limit,
-        color=PALETTE["orange"],
-        linestyle=":",
-        label="closed-form limit in the target town",
-    )
-    return decorate(
-        ax, xlabel="training days n", ylabel="excess log loss (nats)", xscale="log", yscale="log"
-    )
-
-
-def plot_share_curve(ax, shares, limit, dot_shares, dot_excess):
-    """Draw the target's limiting excess loss against its share, with simulated means ± 2 SE.
-
-    Examples
-    --------
-    >>> import matplotlib.pyplot as plt
-    >>> fig, ax = plt.subplots()
-    >>> plot_share_curve(ax, [0, 1], [0.06, 0], [0.5], [[0.02, 0.021]]) is ax
-    True
-    >>> plt.close(fig)
-    """
-    dot_excess = np.asarray(dot_excess)
-    mean = dot_excess.mean(axis=1)
-    se = dot_excess.std(axis=1, ddof=1) / np.sqrt(dot_excess.shape[1])
-    ax.plot(shares, limit, color=PALETTE["vermillion"], label="rest of pool sunnier (0.6)")
-    ax.axhline(0, color=PALETTE["green"], label="pool as sunny as target")
-    ax.errorbar(
-        dot_shares,
-        mean,
-        yerr=2 * se,
-        fmt="o",
-        color=PALETTE["black"],
-        label="simulated pools, $10^7$ days",
-    )
-    return decorate(ax, xlabel="target's share of the pool π", ylabel="target's excess loss (nats)")
-
-
-def plot_share_predictions(ax, shares, learned, naive, joint):
-    """Draw the learned ``P(Y=1 | S=1)``, a naive linear mix, and the linear joint probability.
-
-    Examples
-    --------
-    >>> import matplotlib.pyplot as plt
-    >>> fig, ax = plt.subplots()
-    >>> plot_share_predictions(ax, [0, 1], [0.7, 0.4], [0.7, 0.4], [0.4, 0.07]) is ax
-    True
-    >>> plt.close(fig)
-    """
-    for y, style, colour, label in (
-        (learned, "-", "vermillion", "P(Y=1 | S=1), learned"),
-        (naive, "--", "sky", "linear mix of the two predictors"),
-        (joint, "-", "blue", "P(S=1, Y=1), linear"),
-    ):
-        ax.plot(shares, y, style, color=PALETTE[colour], label=label)
-    decorate(
-        ax,
-        xlabel="target's share of the pool π",
-        ylabel="probability",
-        ylim=(0, 1.05),
-        legend=False,
-    )
-    # Above the curves, which all stay below 0.75: the legend hides none of them.
-    ax.legend(loc="upper right")
-    return ax
-
-
-def plot_excess_by_town(ax, sun_grid, curves, town_sun, town_points, unseen_sun):
-    """Draw excess loss against sunniness for several models (``curves``: label -> values).
-
-    Examples
-    --------
-    >>> import matplotlib.pyplot as plt
-    >>> fig, ax = plt.subplots()
-    >>> plot_excess_by_town(ax, [0.1, 0.9], {"ERM": [0.1, 0.1]}, [0.5], [1e-6], 0.4) is ax
-    True
-    >>> plt.close(fig)
-    """
-    colours = ("vermillion", "orange", "green", "purple")
-    if len(curves) > len(colours):
-        raise ValueError(f"curves must hold at most {len(colours)} models, got {len(curves)}")
-    for label, values in curves.items():
-        if np.shape(values) != np.shape(sun_grid):
-            raise ValueError(
-                f"curves[{label!r}] must have the shape of sun_grid "
-                f"{np.shape(sun_grid)}, got {np.shape(values)}"
-            )
-    if np.shape(town_sun) != np.shape(town_points):
-        raise ValueError(
-            f"town_sun and town_points must have the same shape, "
-            f"got {np.shape(town_sun)} and {np.shape(town_points)}"
-        )
-    for (label, values), colour in zip(curves.items(), colours):
-        ax.plot(sun_grid, values, color=PALETTE[colour], label=label)
-    ax.plot(
-        town_sun,
-        town_points,
-        "s",
-        color=PALETTE["blue"],
-        markersize=8,
-        label="shorts + town label (training towns)",
-    )
-    ax.axvline(unseen_sun, color=PALETTE["black"], linestyle=":")
-    decorate(
-        ax,
-        xlabel="town's share of sunny days q",
-        ylabel="excess log loss (nats)",
-        yscale="log",
-        ylim=(1e-8, 1e2),
-        legend=False,
-    )
-    ax.legend(loc="upper center", ncol=2, fontsize=9)
-    return ax
-
-
-_MODEL_COLOURS = ("vermillion", "blue", "green", "black")
-
-
-def _check_models(names, gains):
-    # One colour per model: zip would silently drop models beyond the palette or unpaired gains.
-    if len(names) > len(_MODEL_COLOURS):
-        raise ValueError(f"names must hold at most {len(_MODEL_COLOURS)} models, got {len(names)}")
-    if len(gains) != len(names):
-        raise ValueError(
-            f"gains must have one entry per name, got {len(gains)} for {len(names)} names"
-        )
-
-
-def plot_promised_gains(ax, names, gains, errors, cost):
-    """Draw each model's promised gain from shorts as a bar (± ``errors``) against the cost.
-
-    Examples
-    --------
-    >>> import matplotlib.pyplot as plt
-    >>> fig, ax = plt.subplots()
-    >>> plot_promised_gains(ax, ["a", "b"], [0.5, -0.05], [0.01, 0.01], 0.1) is ax
-    True
-    >>> plt.close(fig)
-    """
-    _check_models(names, gains)
-    if len(errors) != len(names):
-        raise ValueError(
-            f"errors must have one entry per name, got {len(errors)} for {len(names)} names"
-        )
-    ax.bar(names, gains, yerr=errors, color=[PALETTE[c] for c in _MODEL_COLOURS[: len(names)]])
-    ax.axhline(cost, color=PALETTE["orange"], linestyle="--", label="cost of shorts")
-    ax.tick_params(axis="x", labelrotation=20)
-    return decorate(ax, ylabel="promised gain in P(ice cream)")
-
-
-def plot_regret(ax, true_gain, names, gains, costs):
-    """Draw the regret of acting on each model's promised gain, against the cost of shorts.
-
-    Examples
-    --------
-    >>> import matplotlib.pyplot as plt
-    >>> fig, ax = plt.subplots()
-    >>> plot_regret(ax, -0.05, ["a"], [0.5], np.linspace(0, 1, 11)) is ax
-    True
-    >>> plt.close(fig)
-    """
-    styles = ("-", "--", "-", ":")
-    _check_models(names, gains)
-    for name, gain, colour, style in zip(
-        names, gains, _MODEL_COLOURS[: len(names)], styles[: len(names)], strict=True
-    ):
-        ax.plot(
-            costs, decision_regret(true_gain, gain, costs), style, color=PALETTE[colour], label=name
-        )
-    return decorate(
-        ax, xlabel="cost of wearing shorts (ice creams per day)", ylabel="regret per day"
-    )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .validation import check_finite
+from .validation import check_binary, check_finite
 
 __all__ = ["Estimate", "estimate_mean", "estimate_proportion"]
 
@@ -109,10 +109,8 @@ def estimate_proportion(outcomes) -> Estimate:
     >>> estimate_proportion([0, 2])
     Traceback (most recent call last):
     ...
-    ValueError: outcomes must hold only 0/1 or booleans, got values [0. 2.]
+    ValueError: outcomes must hold only 0/1 or booleans, got values [0 2]
     """
-    array = _as_sample(outcomes, "outcomes")
-    if not np.all((array == 0) | (array == 1)):
-        raise ValueError(f"outcomes must hold only 0/1 or booleans, got values {np.unique(array)}")
+    array = _as_sample(check_binary(outcomes, "outcomes"), "outcomes")
     share = float(array.mean())
     return Estimate(share, float(np.sqrt(share * (1 - share) / array.size)), int(array.size))

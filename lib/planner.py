@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize
+from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
 from .validation import (
@@ -300,10 +301,6 @@ def step_counts(plans, n_steps: int) -> np.ndarray:
     return (plans[:, :, None] == np.arange(n_steps)).sum(axis=1)
 
 
-def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
-
-
 def true_outcomes(counts) -> tuple[np.ndarray, np.ndarray]:
     """Return the hidden chances that each plan helps the patient and that a lawsuit follows.
 
@@ -335,7 +332,7 @@ def true_outcomes(counts) -> tuple[np.ndarray, np.ndarray]:
         )
     has = {step: (counts[:, STEPS.index(step)] >= 1).astype(float) for step in ORDINARY_STEPS}
     operated, twice = has["operate"], (counts[:, STEPS.index("operate")] >= 2).astype(float)
-    recovery = _sigmoid(
+    recovery = expit(
         -2.0
         + 1.5 * has["sterilise"]
         + 1.5 * has["anaesthetise"]
@@ -355,7 +352,7 @@ def true_outcomes(counts) -> tuple[np.ndarray, np.ndarray]:
         - 0.5 * has["clean"]
         + 1.5 * twice
     )
-    lawsuit = _sigmoid(-4.0 + operated * risk)
+    lawsuit = expit(-4.0 + operated * risk)
     return helped, lawsuit
 
 

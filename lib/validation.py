@@ -17,10 +17,13 @@ import numbers
 import numpy as np
 
 __all__ = [
+    "check_binary",
     "check_finite",
+    "check_finite_array",
     "check_generator",
     "check_in_range",
     "check_positive_int",
+    "check_probabilities",
     "check_probability",
     "check_probability_vector",
 ]
@@ -177,3 +180,72 @@ def check_generator(rng, name: str = "rng") -> np.random.Generator:
             f"got {rng!r} of type {type(rng).__name__}"
         )
     return rng
+
+
+def check_finite_array(values, name: str) -> np.ndarray:
+    """Return ``values`` as a float array after checking every entry is finite.
+
+    Examples
+    --------
+    >>> check_finite_array([1, 2.5], "gains")
+    array([1. , 2.5])
+    >>> check_finite_array([1.0, np.nan], "gains")
+    Traceback (most recent call last):
+    ...
+    ValueError: gains must be finite, got [ 1. nan]
+    """
+    array = np.asarray(values, dtype=float)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be finite, got {array}")
+    return array
+
+
+def check_probabilities(values, name: str) -> np.ndarray:
+    """Return ``values`` (a scalar or an array) as floats after checking each lies in [0, 1].
+
+    Unlike :func:`check_probability_vector`, the entries need not sum to 1.
+
+    Examples
+    --------
+    >>> check_probabilities([0.1, 0.9], "p_sun")
+    array([0.1, 0.9])
+    >>> check_probabilities([0.5, 1.5, -1], "p_sun")
+    Traceback (most recent call last):
+    ...
+    ValueError: p_sun must be in [0, 1], got [ 1.5 -1. ]
+    >>> check_probabilities(True, "p_sun")
+    Traceback (most recent call last):
+    ...
+    TypeError: p_sun must hold real numbers, got True
+    """
+    # Scalars and arrays of probabilities alike; the message shows the offending entries.
+    if isinstance(values, (bool, np.bool_)):
+        raise TypeError(f"{name} must hold real numbers, got {values!r}")
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must hold real numbers, got {values!r}") from None
+    bad = ~np.isfinite(array) | (array < 0) | (array > 1)
+    if np.any(bad):
+        raise ValueError(f"{name} must be in [0, 1], got {array[bad] if array.ndim else array}")
+    return array
+
+
+def check_binary(values, name: str) -> np.ndarray:
+    """Return a 1-d array of 0/1 outcomes (or booleans) as integers, after checking it.
+
+    Examples
+    --------
+    >>> check_binary([True, False, 1], "shorts")
+    array([1, 0, 1])
+    >>> check_binary([0, 2], "shorts")
+    Traceback (most recent call last):
+    ...
+    ValueError: shorts must hold only 0/1 or booleans, got values [0 2]
+    """
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-d, got shape {array.shape}")
+    if not np.all((array == 0) | (array == 1)):
+        raise ValueError(f"{name} must hold only 0/1 or booleans, got values {np.unique(array)}")
+    return array.astype(np.int64)

@@ -21,9 +21,6 @@ from lib.confounding import (
     joint_distribution,
     lowest_log_loss,
     observational_contrast,
-    plot_excess_by_town,
-    plot_promised_gains,
-    plot_regret,
     pooled_sunniness,
     predict_from_shorts,
     predict_logistic,
@@ -428,51 +425,3 @@ def test_bad_inputs_are_named():
         predict_logistic([[0.0], [1.0]], [0.0, 1.0, 2.0])
     with pytest.raises(ValueError, match=r"features must have shape \(m, p\), got \(2, 1, 1\)"):
         predict_logistic(np.zeros((2, 1, 1)), [0.0, 1.0])
-
-
-@pytest.mark.parametrize(
-    ("call", "match"),
-    [
-        (
-            lambda ax: plot_excess_by_town(
-                ax, [0.1, 0.9], {str(k): [1.0, 1.0] for k in range(5)}, [0.5], [1e-6], 0.4
-            ),
-            "curves must hold at most 4 models, got 5",
-        ),
-        (
-            lambda ax: plot_excess_by_town(ax, [0.1, 0.9], {"ERM": [1.0]}, [0.5], [1e-6], 0.4),
-            r"curves\['ERM'\] must have the shape of sun_grid \(2,\), got \(1,\)",
-        ),
-        (
-            lambda ax: plot_excess_by_town(
-                ax, [0.1, 0.9], {"ERM": [1.0, 1.0]}, [0.5, 0.6], [1e-6], 0.4
-            ),
-            "town_sun and town_points must have the same shape",
-        ),
-        (
-            lambda ax: plot_promised_gains(ax, ["a", "b"], [0.5], [0.01, 0.01], 0.1),
-            "gains must have one entry per name, got 1 for 2 names",
-        ),
-        (
-            lambda ax: plot_promised_gains(ax, ["a", "b"], [0.5, 0.1], [0.01], 0.1),
-            "errors must have one entry per name, got 1 for 2 names",
-        ),
-        (
-            lambda ax: plot_regret(ax, -0.05, ["a", "b"], [0.5], [0.0, 1.0]),
-            "gains must have one entry per name, got 1 for 2 names",
-        ),
-        (
-            lambda ax: plot_regret(ax, -0.05, list("abcde"), [0.5] * 5, [0.0, 1.0]),
-            "names must hold at most 4 models, got 5",
-        ),
-    ],
-)
-def test_plot_helpers_reject_data_they_would_drop(call, match):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots()
-    try:
-        with pytest.raises(ValueError, match=match):
-            call(ax)
-    finally:
-        plt.close(fig)
