@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from .validation import check_finite, check_generator, check_in_range, check_positive_int
 
@@ -236,8 +237,8 @@ def indifference_probability(event, partition) -> Fraction:
 def sample_uniform_rotations(n: int, *, rng: np.random.Generator) -> np.ndarray:
     """Return ``n`` rotation matrices drawn uniformly (Haar measure), shape ``(n, 3, 3)``.
 
-    A normalised standard-normal 4-vector is a uniform unit quaternion, and uniform unit
-    quaternions give uniform rotations.
+    SciPy's :meth:`scipy.spatial.transform.Rotation.random` draws them (as normalised
+    standard-normal quaternions, which are uniform on the unit sphere in four dimensions).
 
     Examples
     --------
@@ -248,23 +249,14 @@ def sample_uniform_rotations(n: int, *, rng: np.random.Generator) -> np.ndarray:
     """
     rng = check_generator(rng)
     n = check_positive_int(n, "n")
-    q = rng.standard_normal((n, 4))
-    w, x, y, z = (q / np.linalg.norm(q, axis=1, keepdims=True)).T
-    return np.stack(
-        [
-            np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], axis=-1),
-            np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], axis=-1),
-            np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], axis=-1),
-        ],
-        axis=1,
-    )
+    return Rotation.random(n, rng=rng).as_matrix()
 
 
 def sample_euler_rotations(n: int, *, rng: np.random.Generator) -> np.ndarray:
     """Return ``n`` rotations ``Rx(a) Ry(b) Rz(c)`` with each angle uniform on [0, 2 pi).
 
     This is indifference "over the three axes of rotation"; it is *not* the uniform (Haar)
-    distribution over rotations.
+    distribution over rotations. (Intrinsic x-y-z Euler angles, SciPy's ``"XYZ"``.)
 
     Examples
     --------
@@ -275,16 +267,8 @@ def sample_euler_rotations(n: int, *, rng: np.random.Generator) -> np.ndarray:
     """
     rng = check_generator(rng)
     n = check_positive_int(n, "n")
-    a, b, c = rng.uniform(0, 2 * np.pi, size=(3, n))
-    zero, one = np.zeros(n), np.ones(n)
-
-    def stack(rows):
-        return np.stack([np.stack(row, axis=-1) for row in rows], axis=1)
-
-    rx = stack([[one, zero, zero], [zero, np.cos(a), -np.sin(a)], [zero, np.sin(a), np.cos(a)]])
-    ry = stack([[np.cos(b), zero, np.sin(b)], [zero, one, zero], [-np.sin(b), zero, np.cos(b)]])
-    rz = stack([[np.cos(c), -np.sin(c), zero], [np.sin(c), np.cos(c), zero], [zero, zero, one]])
-    return rx @ ry @ rz
+    angles = rng.uniform(0, 2 * np.pi, size=(3, n))
+    return Rotation.from_euler("XYZ", angles.T).as_matrix()
 
 
 def up_direction_in_body(rotations) -> np.ndarray:

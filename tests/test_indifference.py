@@ -222,3 +222,24 @@ def test_rotations_are_orthogonal(seed):
             atol=1e-12,
         )
         np.testing.assert_allclose(np.linalg.det(rotations), 1.0)
+
+
+def test_euler_rotations_are_rx_ry_rz_of_the_drawn_angles():
+    # The convention the chapter states: R = Rx(a) Ry(b) Rz(c), angles uniform on [0, 2 pi).
+    from lib.indifference import sample_euler_rotations
+
+    rotations = sample_euler_rotations(3, rng=np.random.default_rng(5))
+    a, b, c = np.random.default_rng(5).uniform(0, 2 * np.pi, size=(3, 3))
+    for k in range(3):
+        ca, sa, cb, sb, cc, sc = (
+            np.cos(a[k]),
+            np.sin(a[k]),
+            np.cos(b[k]),
+            np.sin(b[k]),
+            np.cos(c[k]),
+            np.sin(c[k]),
+        )
+        rx = np.array([[1, 0, 0], [0, ca, -sa], [0, sa, ca]])
+        ry = np.array([[cb, 0, sb], [0, 1, 0], [-sb, 0, cb]])
+        rz = np.array([[cc, -sc, 0], [sc, cc, 0], [0, 0, 1]])
+        np.testing.assert_allclose(rotations[k], rx @ ry @ rz, atol=1e-12)
