@@ -95,7 +95,10 @@ def _contains(haystack: str, token: str) -> bool:
             _contains(haystack, number)
             or re.search(rf"(?<![\d.]){re.escape(fraction)}0*(?!\d)", haystack) is not None
         )
-    return re.search(rf"(?<![\d.]){re.escape(token)}(?!\d|\.\d)", haystack) is not None
+    if re.search(rf"(?<![\d.]){re.escape(token)}(?!\d|\.\d)", haystack):
+        return True
+    # An integer in the prose is also backed by the float constant that the code writes: 10 by 10.0.
+    return token.isdigit() and re.search(rf"(?<![\d.]){token}\.0+(?!\d)", haystack) is not None
 
 
 def untied_numbers(notebook) -> list[tuple[int, str]]:
