@@ -15,7 +15,7 @@ from .claims import (
     read_checks,
     require,
 )
-from .estimation import Estimate, estimate_mean, estimate_proportion
+from .estimation import Estimate, estimate_mean, estimate_proportion, standard_error
 from .plotting import PALETTE, decorate, house_style
 from .validation import (
     check_finite,
@@ -47,4 +47,5 @@ __all__ = [
     "house_style",
     "read_checks",
     "require",
+    "standard_error",
 ]

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 from .validation import check_binary, check_finite
 
-__all__ = ["Estimate", "estimate_mean", "estimate_proportion"]
+__all__ = ["Estimate", "estimate_mean", "estimate_proportion", "standard_error"]
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,7 @@ def estimate_mean(samples) -> Estimate:
     (2.5, 0.6455, 4)
     """
     array = _as_sample(samples, "samples")
-    return Estimate(
-        float(array.mean()), float(array.std(ddof=1) / np.sqrt(array.size)), int(array.size)
-    )
+    return Estimate(float(array.mean()), standard_error(array), int(array.size))
 
 
 def estimate_proportion(outcomes) -> Estimate:
@@ -114,3 +113,43 @@ def estimate_proportion(outcomes) -> Estimate:
     array = _as_sample(check_binary(outcomes, "outcomes"), "outcomes")
     share = float(array.mean())
     return Estimate(share, float(np.sqrt(share * (1 - share) / array.size)), int(array.size))
+
+
+def standard_error(samples, *, axis=0) -> np.ndarray | float:
+    """Return the standard error of the mean of ``samples`` along ``axis``: ``s / sqrt(n)``.
+
+    A thin, validated wrapper of :func:`scipy.stats.sem` (``ddof=1``), so that every chapter
+    computes standard errors one way.
+
+    Parameters
+    ----------
+    samples : array_like
+        Finite draws, at least two along ``axis``.
+    axis : int
+        The axis of independent draws (seeds, repeats).
+
+    Examples
+    --------
+    >>> float(standard_error([1.0, 2.0, 3.0, 4.0]))
+    0.6454972243679028
+    >>> standard_error([[1.0, 3.0], [2.0, 6.0]], axis=1).tolist()
+    [1.0, 2.0]
+    >>> standard_error([1.0])
+    Traceback (most recent call last):
+    ...
+    ValueError: samples must hold at least 2 draws along axis 0, got 1
+    """
+    array = np.asarray(samples, dtype=float)
+    if (
+        not isinstance(axis, (int, np.integer))
+        or isinstance(axis, bool)
+        or not -array.ndim <= axis < max(array.ndim, 1)
+    ):
+        raise ValueError(f"axis must be an axis of samples (ndim {array.ndim}), got {axis!r}")
+    if array.ndim == 0 or array.shape[axis] < 2:
+        size = 1 if array.ndim == 0 else array.shape[axis]
+        raise ValueError(f"samples must hold at least 2 draws along axis {axis}, got {size}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError("samples must be finite, got non-finite entries")
+    result = stats.sem(array, axis=axis, ddof=1)
+    return float(result) if np.ndim(result) == 0 else result
