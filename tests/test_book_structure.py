@@ -143,6 +143,9 @@ def test_every_claim_a_chapter_makes_is_required_and_stored(notebook):
         "wrap each claim in require(...) so the claims page sees it"
     )
     assert all(record["passed"] for record in records), f"{notebook.name} stores a failed check"
+    claims = [record["claim"] for record in records]
+    repeated = sorted({claim for claim in claims if claims.count(claim) > 1})
+    assert not repeated, f"{notebook.name} displays these claims more than once: {repeated}"
 
 
 def test_reference_pages_are_in_the_book():
