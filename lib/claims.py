@@ -41,6 +41,7 @@ __all__ = [
     "CHECK_METADATA_KEY",
     "Check",
     "claim_close",
+    "claim_control",
     "claim_greater",
     "claim_less",
     "collect_checks",
@@ -88,7 +89,10 @@ class Check:
     tolerance : float
         The allowed deviation or required margin, non-negative.
     passed : bool
-        Whether the relation holds.
+        Whether the claim holds: for an ordinary claim, whether the relation holds; for a
+        control (``control_of`` set), whether the relation does *not* hold.
+    control_of : str or None
+        For a control made by :func:`claim_control`, the claim it is the control of.
     """
 
     claim: str
@@ -97,6 +101,7 @@ class Check:
     reference: float
     tolerance: float
     passed: bool
+    control_of: str | None = None
 
     def __post_init__(self):
         if not isinstance(self.claim, str) or not self.claim.strip():
@@ -114,10 +119,14 @@ class Check:
         m, r = (f"{x:#.{figures}g}" for x in (self.measured, self.reference))
         t = f"{self.tolerance:.3g}"
         if self.relation == "≈":
-            return f"measured {m}, expected {r} ± {t}"
-        if self.tolerance == 0:
-            return f"measured {m}, required {self.relation} {r}"
-        return f"measured {m}, required {self.relation} {r} by more than {t}"
+            text = f"measured {m}, expected {r} ± {t}"
+        elif self.tolerance == 0:
+            text = f"measured {m}, required {self.relation} {r}"
+        else:
+            text = f"measured {m}, required {self.relation} {r} by more than {t}"
+        if self.control_of is None:
+            return text
+        return f"{text}: not met, as a control should not be"
 
     def __str__(self) -> str:
         return f"{'PASS' if self.passed else 'FAIL'}  {self.claim}: {self.describe()}"
@@ -125,9 +134,12 @@ class Check:
     def to_record(self) -> dict:
         """Return the check as a JSON-ready dict, numbers rounded as :meth:`describe` prints them.
 
-        The key ``comparison`` holds :meth:`describe`'s text.
+        The key ``comparison`` holds :meth:`describe`'s text; ``control_of`` appears only for a
+        control, so that ordinary records keep their shape.
         """
         record = asdict(self)
+        if record["control_of"] is None:
+            del record["control_of"]
         figures = _significant_figures(self.measured, self.reference, self.tolerance)
         for key in ("measured", "reference"):
             record[key] = _round(record[key], figures)
@@ -196,6 +208,54 @@ def claim_less(claim: str, measured, bound, *, margin=0.0) -> Check:
     """
     measured, bound, margin = _numbers(measured, bound, margin)
     return Check(claim, measured, "<", bound, margin, measured < bound - margin)
+
+
+def claim_control(headline: Check, check: Check) -> Check:
+    """Return the control of ``headline``: the same test, made in a world where it should fail.
+
+    A headline claim is evidence only if the same code could have come out the other way. Its
+    control runs that code in a world where the claim should not hold (no confounder, no spurious
+    correlation, N = 1, ...) and states the same comparison there; the control *passes* when that
+    comparison is *not* met. The claims page marks which headline claims have a control.
+
+    Parameters
+    ----------
+    headline : Check
+        The claim being controlled, from :func:`claim_close`, :func:`claim_greater` or
+        :func:`claim_less`; not itself a control.
+    check : Check
+        The same comparison, computed in the control world.
+
+    Returns
+    -------
+    Check
+        A check whose ``passed`` is ``not check.passed`` and whose ``control_of`` is
+        ``headline.claim``.
+
+    Examples
+    --------
+    >>> gap = claim_greater("ERM's gap exceeds noise", 0.20, 0.0, margin=0.04)
+    >>> same_without_confounder = claim_greater("ERM's gap, no confounder", 0.01, 0.0, margin=0.04)
+    >>> require(gap, claim_control(gap, same_without_confounder))
+    PASS  ERM's gap exceeds noise: measured 0.200, required > 0.00 by more than 0.04
+    PASS  control: ERM's gap, no confounder: measured 0.0100, required > 0.00 by more than 0.04: not met, as a control should not be
+    """
+    for name, value in (("headline", headline), ("check", check)):
+        if not isinstance(value, Check):
+            raise TypeError(f"{name} must be a Check, got {value!r}")
+    if headline.control_of is not None:
+        raise ValueError(f"headline must not itself be a control, got {headline.claim!r}")
+    if check.control_of is not None:
+        raise ValueError(f"check must be an ordinary claim, not a control, got {check.claim!r}")
+    return Check(
+        f"control: {check.claim}",
+        check.measured,
+        check.relation,
+        check.reference,
+        check.tolerance,
+        not check.passed,
+        control_of=headline.claim,
+    )
 
 
 def require(*checks: Check) -> None:
@@ -290,7 +350,9 @@ def collect_checks(folder) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``chapter``, ``claim``, ``measured``, ``relation``, ``reference``, ``tolerance``,
-        ``passed`` and ``comparison`` (the check's own wording of the result); one row per check.
+        ``passed``, ``comparison`` (the check's own wording of the result), ``control_of`` (for
+        a control, the claim it controls; else missing) and ``has_control`` (whether some
+        control in the folder names this claim); one row per check.
     """
     folder = pathlib.Path(folder)
     if not folder.is_dir():
@@ -309,5 +371,9 @@ def collect_checks(folder) -> pd.DataFrame:
         "tolerance",
         "passed",
         "comparison",
+        "control_of",
     ]
-    return pd.DataFrame(rows, columns=columns)
+    table = pd.DataFrame(rows, columns=columns)
+    controlled = set(table["control_of"].dropna())
+    table["has_control"] = table["claim"].isin(controlled) & table["control_of"].isna()
+    return table

@@ -10,6 +10,7 @@ from lib.claims import (
     CHECK_METADATA_KEY,
     Check,
     claim_close,
+    claim_control,
     claim_greater,
     claim_less,
     collect_checks,
@@ -164,3 +165,47 @@ def test_require_rejects_what_is_not_a_check(bad):
 def test_require_needs_a_check():
     with pytest.raises(ValueError, match="at least one check"):
         require()
+
+
+def test_a_control_passes_exactly_when_its_comparison_is_not_met():
+    headline = claim_greater("gap exceeds noise", 0.2, 0.0, margin=0.04)
+    held = claim_control(headline, claim_greater("gap, no confounder", 0.01, 0.0, margin=0.04))
+    leaked = claim_control(headline, claim_greater("gap, no confounder", 0.3, 0.0, margin=0.04))
+    assert held.passed and not leaked.passed
+    assert held.control_of == "gap exceeds noise"
+    assert str(held).startswith("PASS  control: gap, no confounder: measured 0.0100")
+    assert str(held).endswith("not met, as a control should not be")
+    with pytest.raises(AssertionError, match="FAIL  control: gap, no confounder"):
+        require(leaked)
+
+
+@pytest.mark.parametrize(
+    ("headline", "check", "error", "message"),
+    [
+        (0.5, claim_less("b", 0, 1), TypeError, "headline must be a Check, got 0.5"),
+        (claim_less("a", 0, 1), "x", TypeError, "check must be a Check, got 'x'"),
+    ],
+)
+def test_claim_control_rejects_what_is_not_a_check(headline, check, error, message):
+    with pytest.raises(error, match=message):
+        claim_control(headline, check)
+
+
+def test_a_control_cannot_be_controlled_or_be_a_control_twice():
+    headline = claim_less("a", 0, 1)
+    control = claim_control(headline, claim_less("b", 2, 1))
+    with pytest.raises(ValueError, match="headline must not itself be a control"):
+        claim_control(control, claim_less("c", 2, 1))
+    with pytest.raises(ValueError, match="check must be an ordinary claim"):
+        claim_control(headline, control)
+
+
+def test_collect_checks_marks_which_claims_have_a_control(tmp_path):
+    headline = claim_greater("h", 2, 1)
+    lonely = claim_less("l", 0, 1)
+    control = claim_control(headline, claim_greater("h, control world", 1, 1))
+    _notebook_with_checks(tmp_path / "01_a.ipynb", "A", [headline, lonely, control])
+    table = collect_checks(tmp_path)
+    assert table["has_control"].tolist() == [True, False, False]
+    assert table["control_of"].tolist()[2] == "h"
+    assert table["control_of"].isna().tolist() == [True, True, False]
