@@ -16,7 +16,14 @@ from .claims import (
     read_checks,
     require,
 )
-from .estimation import Estimate, estimate_mean, estimate_proportion, standard_error
+from .estimation import (
+    Estimate,
+    estimate_difference,
+    estimate_mean,
+    estimate_proportion,
+    fit_growth_exponent,
+    standard_error,
+)
 from .plotting import PALETTE, decorate, house_style
 from .validation import (
     check_finite,
@@ -44,8 +51,10 @@ __all__ = [
     "check_probability_vector",
     "collect_checks",
     "decorate",
+    "estimate_difference",
     "estimate_mean",
     "estimate_proportion",
+    "fit_growth_exponent",
     "house_style",
     "read_checks",
     "require",

@@ -13,7 +13,14 @@ from scipy import stats
 
 from .validation import check_binary, check_finite
 
-__all__ = ["Estimate", "estimate_mean", "estimate_proportion", "standard_error"]
+__all__ = [
+    "Estimate",
+    "estimate_difference",
+    "estimate_mean",
+    "estimate_proportion",
+    "fit_growth_exponent",
+    "standard_error",
+]
 
 
 @dataclass(frozen=True)
@@ -153,3 +160,84 @@ def standard_error(samples, *, axis=0) -> np.ndarray | float:
         raise ValueError("samples must be finite, got non-finite entries")
     result = stats.sem(array, axis=axis, ddof=1)
     return float(result) if np.ndim(result) == 0 else result
+
+
+def estimate_difference(first, second, *, paired: bool) -> Estimate:
+    """Return the mean of ``first`` minus the mean of ``second``, with its standard error.
+
+    Parameters
+    ----------
+    first, second : array_like, 1-d
+        At least two finite draws each.
+    paired : bool
+        ``True`` when draw ``i`` of both arrays share a seed or a world (common random numbers):
+        the standard error is then that of the per-draw differences, ``sd(first - second)/sqrt(n)``.
+        ``False`` for independent samples: ``sqrt(se(first)**2 + se(second)**2)``.
+
+    Returns
+    -------
+    Estimate
+        ``n`` is the number of pairs, or the smaller sample's size when unpaired.
+
+    Examples
+    --------
+    >>> d = estimate_difference([3.0, 4.0, 6.0], [1.0, 2.0, 3.0], paired=True)
+    >>> round(d.value, 6), round(d.standard_error, 4), d.n
+    (2.333333, 0.3333, 3)
+    >>> d = estimate_difference([3.0, 4.0, 6.0], [1.0, 2.0, 3.0, 2.0], paired=False)
+    >>> round(d.value, 6), round(d.standard_error, 4)
+    (2.333333, 0.9718)
+    >>> estimate_difference([1.0, 2.0], [1.0, 2.0, 3.0], paired=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: paired samples must have equal sizes, got 2 and 3
+    """
+    if not isinstance(paired, bool):
+        raise TypeError(f"paired must be True or False, got {paired!r}")
+    a = _as_sample(first, "first")
+    b = _as_sample(second, "second")
+    if paired:
+        if a.size != b.size:
+            raise ValueError(f"paired samples must have equal sizes, got {a.size} and {b.size}")
+        return estimate_mean(a - b)
+    error = float(np.hypot(standard_error(a), standard_error(b)))
+    return Estimate(float(a.mean() - b.mean()), error, int(min(a.size, b.size)))
+
+
+def fit_growth_exponent(sizes, values) -> Estimate:
+    """Return the exponent ``b`` of a power law ``value ≈ a * size**b``, with its standard error.
+
+    The least-squares slope of ``log(value)`` on ``log(size)`` (:func:`scipy.stats.linregress`),
+    e.g. how a cost grows with the horizon (quadratic: ``b = 2``) or an error with sample size.
+
+    Parameters
+    ----------
+    sizes, values : array_like, 1-d, positive
+        At least three pairs.
+
+    Returns
+    -------
+    Estimate
+        The slope and the regression's standard error of the slope; ``n`` is the number of pairs.
+
+    Examples
+    --------
+    >>> est = fit_growth_exponent([1, 2, 4, 8], [3.0, 12.0, 48.0, 192.0])
+    >>> round(est.value, 6), round(est.standard_error, 6)
+    (2.0, 0.0)
+    >>> fit_growth_exponent([1, 2, 4], [1.0, -1.0, 2.0])
+    Traceback (most recent call last):
+    ...
+    ValueError: values must be positive, got [ 1. -1.  2.]
+    """
+    x = _as_sample(sizes, "sizes")
+    y = _as_sample(values, "values")
+    if x.size != y.size:
+        raise ValueError(f"sizes and values must have equal lengths, got {x.size} and {y.size}")
+    if x.size < 3:
+        raise ValueError(f"a growth exponent needs at least 3 pairs, got {x.size}")
+    for name, array in (("sizes", x), ("values", y)):
+        if np.any(array <= 0):
+            raise ValueError(f"{name} must be positive, got {array}")
+    fit = stats.linregress(np.log(x), np.log(y))
+    return Estimate(float(fit.slope), float(fit.stderr), int(x.size))

@@ -4,8 +4,15 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy import stats
 
-from lib.estimation import Estimate, estimate_mean, estimate_proportion
+from lib.estimation import (
+    Estimate,
+    estimate_difference,
+    estimate_mean,
+    estimate_proportion,
+    fit_growth_exponent,
+)
 
 
 def test_mean_and_standard_error_match_hand_computation():
@@ -60,3 +67,44 @@ def test_non_binary_outcomes_rejected():
 def test_negative_z_rejected():
     with pytest.raises(ValueError, match="z must be non-negative"):
         Estimate(0.0, 1.0, 2).interval(-1.0)
+
+
+def test_paired_difference_uses_the_spread_of_differences_and_unpaired_adds_variances():
+    rng = np.random.default_rng(7)
+    shared = rng.normal(size=400)
+    first, second = shared + 0.1 + 0.05 * rng.normal(size=400), shared
+    paired = estimate_difference(first, second, paired=True)
+    unpaired = estimate_difference(first, second, paired=False)
+    assert paired.value == pytest.approx(unpaired.value)
+    assert paired.standard_error == pytest.approx(np.std(first - second, ddof=1) / 20)
+    assert unpaired.standard_error == pytest.approx(np.hypot(stats.sem(first), stats.sem(second)))
+    # Common random numbers: the paired error is far smaller than the unpaired one.
+    assert paired.standard_error < unpaired.standard_error / 10
+
+
+def test_difference_rejects_a_non_boolean_paired_flag():
+    with pytest.raises(TypeError, match="paired must be True or False, got 1"):
+        estimate_difference([1.0, 2.0], [1.0, 2.0], paired=1)
+
+
+@pytest.mark.parametrize("exponent", [0.5, 1.0, 2.0])
+def test_growth_exponent_recovers_a_power_law_and_its_error_covers_noise(exponent):
+    rng = np.random.default_rng(3)
+    sizes = np.geomspace(1, 1000, 12)
+    values = 2.0 * sizes**exponent * np.exp(0.05 * rng.normal(size=sizes.size))
+    est = fit_growth_exponent(sizes, values)
+    assert abs(est.value - exponent) < 4 * est.standard_error
+    assert 0 < est.standard_error < 0.05
+
+
+@pytest.mark.parametrize(
+    ("sizes", "values", "message"),
+    [
+        ([1, 2], [1.0, 2.0], "at least 3 pairs"),
+        ([1, 2, 3], [1.0, 2.0], "equal lengths"),
+        ([0, 2, 3], [1.0, 2.0, 3.0], "sizes must be positive"),
+    ],
+)
+def test_growth_exponent_rejects_bad_input(sizes, values, message):
+    with pytest.raises(ValueError, match=message):
+        fit_growth_exponent(sizes, values)
