@@ -12,12 +12,13 @@ STAMP  := $(VENV)/.installed-stamp
 BUILD  := _build
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: book test test-lint test-lib test-notebooks test-build test-browser lab outputs format clean help
+.PHONY: book student test test-lint test-lib test-notebooks test-build test-browser lab outputs format clean help
 
 help:
 	@echo "make book   - build the HTML book into $(BUILD)/html (creates $(VENV) on first use)"
 	@echo "make test   - run every test: unit tests, doctests, nbval over chapters/, strict build, browser"
 	@echo "make test-browser - load every built page in headless Chromium; screenshots in $(BUILD)/screenshots"
+	@echo "make student - the student edition: notebooks without solutions, and a book built from them"
 	@echo "make lab    - open the chapters in JupyterLab with the book's environment"
 	@echo "make outputs - re-execute chapters/ and store their outputs (after editing a chapter)"
 	@echo "make format - apply ruff's formatter and safe lint fixes (make test checks both)"
@@ -38,6 +39,15 @@ book: $(STAMP)
 # After nbval has shown that every stored output equals a fresh run under each kernel, the strict
 # build renders those verified outputs instead of executing every chapter a fourth time
 # (tests/prime_build_cache.py puts them in the build's execution cache).
+# The student edition: each chapter with its solutions removed (nothing else changed), written to
+# $(BUILD)/student/notebooks, and a book built from them with solutions hidden, rendering the
+# outputs that make test verifies (scripts/student_edition.py says why that is enough).
+student: $(STAMP)
+	$(BIN)/python scripts/student_edition.py
+	$(BIN)/jupyter-book build $(BUILD)/student/src --path-output $(BUILD)/student $(JB_FLAGS)
+	@echo "Student notebooks: $(CURDIR)/$(BUILD)/student/notebooks"
+	@echo "Student book: file://$(CURDIR)/$(BUILD)/student/_build/html/index.html"
+
 test: test-lint test-lib test-notebooks
 	$(BIN)/python tests/prime_build_cache.py chapters $(BUILD)/.jupyter_cache
 	$(MAKE) test-browser
@@ -45,7 +55,7 @@ test: test-lint test-lib test-notebooks
 # ruff: lint and format check of the library, the tests, the Sphinx extensions and the notebooks
 # (settings in pyproject.toml; chapters/ruff.toml keeps the chapters' code to the page's width).
 # `make format` applies the formatter and the safe fixes.
-LINTED := lib tests _ext chapters
+LINTED := lib tests _ext scripts chapters
 test-lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)

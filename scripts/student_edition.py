@@ -1,0 +1,125 @@
+"""Write the student edition: the chapters without their solutions, and a book built from them.
+
+``make student`` runs this. It writes
+
+- ``_build/student/notebooks/``: one notebook per chapter, identical to the book's except that
+  every solution is removed (the cells from ``{solution-start}`` to ``{solution-end}``; a cell
+  that holds text after the closing fence keeps that text);
+- ``_build/student/src/``: the book's sources with those notebooks as ``chapters/`` and
+  ``hide_solutions`` set for sphinx-exercise, from which ``make student`` builds the student HTML.
+
+The student notebooks keep the outputs the book stored: solutions come last in every chapter, so
+each remaining cell computes what it computed in the book, whose outputs ``make test`` verifies
+(``tests/test_student_edition.py`` checks that nothing after a removed solution is code).
+The build therefore renders those stored outputs (``execute_notebooks: off``) rather than
+running the chapters again.
+
+Usage: ``python scripts/student_edition.py [PROJECT_ROOT]``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import pathlib
+import re
+import shutil
+import sys
+
+import yaml
+
+START = re.compile(r"^```\{solution-start\}", re.M)
+END = re.compile(r"^```\{solution-end\}\s*\n```[ \t]*\n?", re.M)
+
+# What the student book's source tree needs besides the chapters (paths relative to the root).
+SOURCES = [
+    "_config.yml",
+    "_toc.yml",
+    "intro.md",
+    "references.bib",
+    "reference",
+    "_ext",
+    "_templates",
+]
+
+
+def strip_solutions(notebook: dict) -> tuple[dict, int]:
+    """Return a copy of ``notebook`` without its gated solutions, and how many were removed.
+
+    Raises
+    ------
+    ValueError
+        If a ``{solution-start}`` has no ``{solution-end}`` after it, or an end comes first.
+    """
+    if not isinstance(notebook, dict) or "cells" not in notebook:
+        raise TypeError(f"notebook must be a notebook dict with 'cells', got {type(notebook)}")
+    student = copy.deepcopy(notebook)
+    kept, removed, inside = [], 0, False
+    for cell in student["cells"]:
+        text = "".join(cell["source"]) if cell["cell_type"] == "markdown" else ""
+        if not inside and START.search(text):
+            if START.search(text).start() != 0:
+                raise ValueError("a {solution-start} must open its markdown cell")
+            inside = True
+        if inside:
+            end = END.search(text)
+            if end is None:
+                continue
+            inside, removed = False, removed + 1
+            rest = text[end.end() :].lstrip("\n")
+            if START.search(rest):
+                raise ValueError("a solution must end in the cell before the next one starts")
+            if rest:
+                cell["source"] = rest.splitlines(True)
+                kept.append(cell)
+            continue
+        if END.search(text):
+            raise ValueError("a {solution-end} comes before its {solution-start}")
+        kept.append(cell)
+    if inside:
+        raise ValueError("a {solution-start} has no {solution-end}")
+    student["cells"] = kept
+    return student, removed
+
+
+def _student_config(text: str) -> str:
+    config = yaml.safe_load(text)
+    config["title"] = f"{config['title']} (student edition)"
+    # Render the verified stored outputs; sphinx-exercise hides any solution directive left.
+    config["execute"]["execute_notebooks"] = "off"
+    config["sphinx"]["config"]["hide_solutions"] = True
+    return yaml.safe_dump(config, sort_keys=False, allow_unicode=True)
+
+
+def write_edition(root: pathlib.Path) -> dict[str, int]:
+    """Write the student notebooks and source tree under ``root/_build/student``."""
+    chapters = root / "chapters"
+    if not chapters.is_dir():
+        raise ValueError(f"root must hold a chapters/ folder, got {str(root)!r}")
+    out = root / "_build" / "student"
+    notebooks, src = out / "notebooks", out / "src"
+    for folder in (notebooks, src):
+        shutil.rmtree(folder, ignore_errors=True)
+    notebooks.mkdir(parents=True)
+    for name in SOURCES:
+        path = root / name
+        if path.is_dir():
+            shutil.copytree(path, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            src.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, src / name)
+    (src / "_config.yml").write_text(_student_config((root / "_config.yml").read_text()))
+    counts = {}
+    for path in sorted(chapters.glob("*.ipynb")):
+        student, counts[path.name] = strip_solutions(json.loads(path.read_text(encoding="utf-8")))
+        text = json.dumps(student, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+        (notebooks / path.name).write_text(text, encoding="utf-8")
+    shutil.copytree(notebooks, src / "chapters")
+    return counts
+
+
+if __name__ == "__main__":
+    counts = write_edition(pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "."))
+    print(
+        f"student notebooks: {sum(counts.values())} solutions removed from {len(counts)} chapters"
+    )
