@@ -11,14 +11,17 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 BUILD  := _build
 JB_FLAGS := -W -n --keep-going
+# Debian's packages that make pdf needs (.ci/run installs them where xelatex is missing).
+TEX_PACKAGES := texlive-xetex texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended latexmk fonts-freefont-otf tex-gyre texlive-plain-generic
 
-.PHONY: book student test test-lint test-lib test-notebooks test-build test-browser lab outputs format clean help
+.PHONY: book student pdf test test-pdf print-tex-packages test-lint test-lib test-notebooks test-build test-browser lab outputs format clean help
 
 help:
 	@echo "make book   - build the HTML book into $(BUILD)/html (creates $(VENV) on first use)"
 	@echo "make test   - run every test: unit tests, doctests, nbval over chapters/, strict build, browser"
 	@echo "make test-browser - load every built page in headless Chromium; screenshots in $(BUILD)/screenshots"
 	@echo "make student - the student edition: notebooks without solutions, and a book built from them"
+	@echo "make pdf    - the printable book, $(BUILD)/latex/book.pdf (needs TeX Live: see the README)"
 	@echo "make lab    - open the chapters in JupyterLab with the book's environment"
 	@echo "make outputs - re-execute chapters/ and store their outputs (after editing a chapter)"
 	@echo "make format - apply ruff's formatter and safe lint fixes (make test checks both)"
@@ -48,9 +51,29 @@ student: $(STAMP)
 	@echo "Student notebooks: $(CURDIR)/$(BUILD)/student/notebooks"
 	@echo "Student book: file://$(CURDIR)/$(BUILD)/student/_build/html/index.html"
 
+# The printable book through XeLaTeX, from Debian's TeX Live packages (README, "A printable book").
+# It renders the chapters' stored outputs (the ones make test verifies against a fresh run).
+pdf: $(STAMP)
+	@command -v xelatex >/dev/null && command -v latexmk >/dev/null || { echo "make pdf needs xelatex and latexmk: apt-get install $(TEX_PACKAGES)" >&2; exit 1; }
+	$(BIN)/python tests/prime_build_cache.py chapters $(BUILD)/.jupyter_cache
+	$(BIN)/jupyter-book build . --builder pdflatex $(JB_FLAGS)
+	@echo "The PDF is built: $(CURDIR)/$(BUILD)/latex/book.pdf"
+
 test: test-lint test-lib test-notebooks
 	$(BIN)/python tests/prime_build_cache.py chapters $(BUILD)/.jupyter_cache
 	$(MAKE) test-browser
+	$(MAKE) test-pdf
+
+# The PDF, built and checked where XeLaTeX is installed (.ci/run installs it and sets PDF_REQUIRED=1);
+# elsewhere skipped with a message.
+test-pdf: $(STAMP)
+	@if command -v xelatex >/dev/null && command -v latexmk >/dev/null; then \
+	  $(MAKE) pdf && $(BIN)/python -m pytest -m pdf tests/pdf; \
+	elif [ "$$PDF_REQUIRED" = 1 ]; then \
+	  echo "PDF_REQUIRED=1, but xelatex or latexmk is missing: apt-get install $(TEX_PACKAGES)" >&2; exit 1; \
+	else \
+	  echo "SKIPPED test-pdf: xelatex and latexmk are not installed (apt-get install $(TEX_PACKAGES))"; \
+	fi
 
 # ruff: lint and format check of the library, the tests, the Sphinx extensions and the notebooks
 # (settings in pyproject.toml; chapters/ruff.toml keeps the chapters' code to the page's width).
@@ -94,6 +117,9 @@ lab: $(STAMP)
 
 outputs: $(STAMP)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace chapters/*.ipynb
+
+print-tex-packages:
+	@echo $(TEX_PACKAGES)
 
 clean:
 	rm -rf $(BUILD)
