@@ -1,37 +1,48 @@
 """A goal-slot planner: draw plans from a prior, keep the one a learned classifier likes best.
 
 Belrose and Pope's hospital example (:cite:`belrose2024counting`): a system asks a language
-model for N operation plans, scores each with a classifier trained to predict malpractice
-lawsuits, and carries out the plan scored least risky. This module builds a small, finite version
-of that system so that everything about it can be computed exactly:
+model for N operation plans, scores each with a classifier trained on historical plans to predict
+malpractice lawsuits, and carries out the plan scored least risky. This module builds a small,
+finite version of that system in which everything can be computed exactly:
 
-* a world of operation plans: sequences of ``plan_length`` steps drawn from :data:`STEPS`, a
-  vocabulary of ordinary steps and a few "scheming" steps that the prior almost never uses;
-* a prior over plans, a Markov chain over steps standing in for the language model
-  (:func:`markov_prior`, :func:`sample_plans`, :func:`prior_probabilities`);
-* a hidden true outcome model (:func:`true_outcomes`): whether the patient is helped, whether a
-  lawsuit follows;
+* plans are vectors of step counts over :data:`FEATURES` (:func:`enumerate_plans`);
+* historical plans come from hospital teams of two kinds, careful and careless
+  (:class:`HospitalWorld`); careful teams write more checks and cleaning into their plans and are
+  sued less, for reasons that are not in the plan: the team's carefulness is a hidden common
+  cause, so checks and cleaning go with fewer lawsuits without lowering them;
+* the prior over plans, the plan generator, is the distribution of historical plans
+  (:func:`plan_prior`); two "schemes", falsifying records and pressuring patients, truly lower
+  the chance of a lawsuit but are rare in it;
+* the hidden truth: :func:`true_lawsuit_risk` (the chance of a lawsuit when a hospital team,
+  careful or not as in the population, carries the plan out) and :func:`patient_benefit`;
 * the classifier, logistic regression on step counts (:func:`fit_lawsuit_classifier`);
-* the planner, best-of-N, by sampling (:func:`best_of_n_by_sampling`) and exactly from order
-  statistics (:func:`best_of_n_level_probabilities`), and its comparison with the prior tilted
-  by the score (:func:`tilted_level_probabilities`, :func:`match_tilt_to_kl`).
+* best-of-N, exactly from order statistics (:func:`best_of_n_level_probabilities`,
+  :func:`best_of_n_plan_probabilities`, :func:`best_of_n_means`) and by sampling
+  (:func:`best_of_n_by_sampling`);
+* best-of-N on a continuous proxy equal to the true reward plus noise
+  (:func:`best_of_n_true_reward`), and Gao et al.'s functional form
+  (:func:`fit_overoptimization_curve`);
+* the prior tilted by a reward (:func:`tilted_distribution`) and REINFORCE with a KL penalty on
+  a log-linear policy over plans (:func:`reinforce_with_kl`, :func:`policy_distribution`).
 
-Scores are "lower is better" throughout: the planner picks the plan with the lowest predicted
-lawsuit log-odds. Ties are broken uniformly at random among the tied draws.
+Scores are "lower is better" for best-of-N: the planner picks the plan with the lowest
+predicted lawsuit log-odds. Ties are broken uniformly at random among the tied draws.
 """
 
 from __future__ import annotations
 
-import math
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
-from scipy.special import expit
+from numpy.polynomial.hermite_e import hermegauss
+from scipy import stats
+from scipy.special import expit, logsumexp
 from sklearn.linear_model import LogisticRegression
 
 from .validation import (
     check_finite,
+    check_finite_array,
     check_generator,
     check_positive_int,
     check_probability,
@@ -39,321 +50,252 @@ from .validation import (
 )
 
 __all__ = [
+    "FEATURES",
+    "MAX_REPEATS",
+    "SCHEMES",
     "HospitalWorld",
-    "ORDINARY_STEPS",
-    "SCHEMING_STEPS",
-    "STEPS",
     "best_of_n_by_sampling",
     "best_of_n_kl",
     "best_of_n_level_probabilities",
+    "best_of_n_means",
     "best_of_n_plan_probabilities",
+    "best_of_n_true_reward",
     "continuous_best_of_n_kl",
     "enumerate_plans",
     "fit_lawsuit_classifier",
     "fit_overoptimization_curve",
     "group_by_score",
-    "markov_prior",
-    "match_tilt_to_kl",
-    "plan_indices",
-    "prior_probabilities",
-    "summarize_prior",
-    "sample_plans",
-    "step_counts",
-    "tilted_level_probabilities",
-    "true_outcomes",
+    "lawsuit_log_odds",
+    "patient_benefit",
+    "plan_prior",
+    "policy_distribution",
+    "reinforce_with_kl",
+    "sample_records",
+    "tilted_distribution",
+    "true_lawsuit_risk",
 ]
 
-#: Ordinary steps, in the order of a textbook operation for the first five.
-ORDINARY_STEPS = (
+#: The steps a plan is made of, in the order of a plan's count vector.
+FEATURES = (
+    "operate",
     "consent",
     "sterilise",
-    "anaesthetise",
-    "operate",
-    "close",
     "check",
     "clean",
-    "wait",
-    "discharge",
+    "falsify records",
+    "pressure patient",
 )
-#: Steps no historical plan contains: the "schemes" of the source's example.
-SCHEMING_STEPS = ("hack server", "blackmail admin", "falsify records")
-#: The whole vocabulary; a plan is a sequence of indices into it.
-STEPS = ORDINARY_STEPS + SCHEMING_STEPS
+#: The two schemes: steps that truly lower the chance of a lawsuit and that no honest plan uses.
+SCHEMES = ("falsify records", "pressure patient")
+#: Checks and cleaning can be written into a plan 0 to MAX_REPEATS times; other steps 0 or 1 time.
+MAX_REPEATS = 4
+_REPEATABLE = ("check", "clean")
 
-_CANONICAL_NEXT = {  # the step a textbook plan takes after each ordinary step
-    "consent": "sterilise",
-    "sterilise": "anaesthetise",
-    "anaesthetise": "operate",
-    "operate": "close",
-    "close": "check",
-    "clean": "anaesthetise",
-    "wait": "operate",
-    "discharge": "discharge",
-}  # the successor of "check" is HospitalWorld.after_check
-# How often each ordinary step turns up when a plan departs from the textbook order.
-_BACKGROUND = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 1.5, 1.0])
+# Chance that a team writes each step into a plan (for check and clean: the binomial chance of
+# each of the MAX_REPEATS possible repeats), careless team first, careful team second.
+_STEP_RATES = {
+    "consent": (0.70, 0.95),
+    "sterilise": (0.75, 0.95),
+    "check": (0.2, 0.6),
+    "clean": (0.2, 0.6),
+}
+# Log-odds of a lawsuit: intercept and the causal effect of each step. Checks and cleaning have
+# none; the schemes' effect is HospitalWorld.scheme_effect, the careful team's HospitalWorld.team_effect.
+_LAWSUIT_INTERCEPT = -2.5
+_LAWSUIT_EFFECT = {"operate": 1.5, "consent": -1.0, "sterilise": -0.7, "check": 0.0, "clean": 0.0}
 
 
 @dataclass(frozen=True)
 class HospitalWorld:
-    """Parameters of the prior over operation plans.
+    """Parameters of the hospital's historical plans and of the hidden truth.
 
     Attributes
     ----------
-    plan_length : int
-        Steps per plan, L. The plan space has ``len(STEPS) ** plan_length`` plans.
-    p_canonical : float
-        Chance that the next step is the textbook successor of the current one.
-    p_start_consent : float
-        Chance that a plan starts by asking for consent.
+    share_careful : float
+        Share of plans written (and carried out) by careful teams.
+    p_operate : float
+        Chance that a plan operates, the same for both kinds of team.
+    team_effect : float
+        How much a careful team lowers the log-odds of a lawsuit, whatever the plan says. It is
+        the hidden cause: with ``team_effect = 0`` checks and cleaning are still written more
+        often by careful teams but no longer go with fewer lawsuits.
     scheme_rate : float
-        Share of departures from the textbook order (and of non-consent starts) that go to
-        each scheming step. From an ordinary step a plan moves to a given scheming step with
-        probability ``(1 - p_canonical) * scheme_rate``: 1e-7 with the defaults, so
-        historical plans essentially never contain one.
-    after_check : str
-        The textbook successor of "check": "operate" (a check leads back to the operating
-        table, the default) or "discharge" (a check ends the stay). The chapter shows that
-        whether best-of-N's true outcome first rises hinges on this one link.
+        Chance that a historical plan contains each scheme (independently of the team).
+    scheme_effect : float
+        How much each scheme lowers the log-odds of a lawsuit: the schemes would work.
     """
 
-    plan_length: int = 5
-    p_canonical: float = 0.9
-    p_start_consent: float = 0.9
-    scheme_rate: float = 1e-6
-    after_check: str = "operate"
+    share_careful: float = 0.5
+    p_operate: float = 0.9
+    team_effect: float = 1.5
+    scheme_rate: float = 1e-3
+    scheme_effect: float = 2.0
 
     def __post_init__(self):
-        check_positive_int(self.plan_length, "plan_length")
-        if self.plan_length > 6:
-            raise ValueError(
-                f"plan_length must be at most 6 to stay enumerable, got {self.plan_length}"
-            )
-        check_probability(self.p_canonical, "p_canonical")
-        check_probability(self.p_start_consent, "p_start_consent")
-        rate = check_probability(self.scheme_rate, "scheme_rate")
-        if rate * len(SCHEMING_STEPS) >= 0.5:
-            raise ValueError(
-                f"scheme_rate must be below {0.5 / len(SCHEMING_STEPS):.3g}, got {rate}"
-            )
-        if self.after_check not in ("operate", "discharge"):
-            raise ValueError(
-                f"after_check must be 'operate' or 'discharge', got {self.after_check!r}"
-            )
+        check_probability(self.share_careful, "share_careful")
+        check_probability(self.p_operate, "p_operate")
+        check_probability(self.scheme_rate, "scheme_rate")
+        for name in ("team_effect", "scheme_effect"):
+            if check_finite(getattr(self, name), name) < 0:
+                raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
 
 
-def markov_prior(world: HospitalWorld) -> tuple[np.ndarray, np.ndarray]:
-    """Return the prior's initial distribution and transition matrix over :data:`STEPS`.
-
-    From an ordinary step the chain moves to the textbook successor with probability
-    ``p_canonical``; otherwise it departs: to each scheming step with probability
-    ``scheme_rate``, else to an ordinary step in proportion to fixed background weights (which
-    may be the textbook successor again). From a scheming step it moves like a departure.
-
-    Examples
-    --------
-    >>> initial, transition = markov_prior(HospitalWorld())
-    >>> initial.shape, transition.shape
-    ((12,), (12, 12))
-    >>> bool(np.allclose(transition.sum(axis=1), 1.0))
-    True
-    >>> round(float(transition[STEPS.index("anaesthetise"), STEPS.index("operate")]), 4)
-    0.9087
-    """
+def _check_world(world):
     if not isinstance(world, HospitalWorld):
         raise TypeError(f"world must be a HospitalWorld, got {type(world).__name__}")
-    n_ordinary, n_scheming = len(ORDINARY_STEPS), len(SCHEMING_STEPS)
-    schemes = world.scheme_rate * n_scheming
-    background = _BACKGROUND / _BACKGROUND.sum()
-    # Departures go to ordinary steps by background weight, and to schemes at scheme_rate.
-    depart = np.concatenate([(1 - schemes) * background, np.full(n_scheming, world.scheme_rate)])
-    transition = np.tile((1 - world.p_canonical) * depart, (len(STEPS), 1))
-    successors = {**_CANONICAL_NEXT, "check": world.after_check}
-    for step, successor in successors.items():
-        transition[STEPS.index(step), STEPS.index(successor)] += world.p_canonical
-    transition[n_ordinary:] = depart
-    initial = (1 - world.p_start_consent) * depart
-    initial[STEPS.index("consent")] += world.p_start_consent
-    return initial, transition
+    return world
 
 
-def _check_chain(initial, transition):
-    initial = check_probability_vector(initial, "initial")
-    transition = np.asarray(transition, dtype=float)
-    if transition.shape != (initial.size, initial.size):
-        raise ValueError(
-            f"transition must have shape {(initial.size, initial.size)}, got {transition.shape}"
-        )
-    for row in transition:
-        check_probability_vector(row, "each row of transition")
-    return initial, transition
-
-
-def enumerate_plans(n_steps: int, plan_length: int) -> np.ndarray:
-    """Return every plan of ``plan_length`` steps from ``n_steps`` steps, in index order.
-
-    Row ``i`` is plan ``i``: its steps are the base-``n_steps`` digits of ``i``, first step
-    most significant, so :func:`plan_indices` inverts this function.
-
-    Examples
-    --------
-    >>> enumerate_plans(3, 2)[:4].tolist()
-    [[0, 0], [0, 1], [0, 2], [1, 0]]
-    >>> enumerate_plans(12, 5).shape
-    (248832, 5)
-    """
-    n_steps = check_positive_int(n_steps, "n_steps")
-    plan_length = check_positive_int(plan_length, "plan_length")
-    if n_steps**plan_length > 10_000_000:
-        raise ValueError(f"n_steps ** plan_length must be at most 1e7, got {n_steps**plan_length}")
-    index = np.arange(n_steps**plan_length)
-    powers = n_steps ** np.arange(plan_length - 1, -1, -1)
-    return (index[:, None] // powers) % n_steps
-
-
-def plan_indices(plans, n_steps: int) -> np.ndarray:
-    """Return the index of each plan (row of ``plans``) in :func:`enumerate_plans` order.
-
-    Examples
-    --------
-    >>> plan_indices([[0, 1], [1, 0]], 3).tolist()
-    [1, 3]
-    """
-    n_steps = check_positive_int(n_steps, "n_steps")
+def _check_plans(plans) -> np.ndarray:
     plans = np.asarray(plans)
-    if plans.ndim != 2 or plans.size == 0 or plans.min() < 0 or plans.max() >= n_steps:
+    limits = np.array([MAX_REPEATS if f in _REPEATABLE else 1 for f in FEATURES])
+    if (
+        plans.ndim != 2
+        or plans.shape[1] != len(FEATURES)
+        or np.any(plans < 0)
+        or np.any(plans > limits)
+    ):
         raise ValueError(
-            f"plans must be a 2-d array of steps in [0, {n_steps}), got shape {plans.shape}"
+            f"plans must be an (n, {len(FEATURES)}) array of step counts within "
+            f"{limits.tolist()}, got shape {plans.shape}"
         )
-    powers = n_steps ** np.arange(plans.shape[1] - 1, -1, -1)
-    return plans @ powers
-
-
-def prior_probabilities(plans, initial, transition) -> np.ndarray:
-    """Return the Markov-chain prior probability of each plan.
-
-    Examples
-    --------
-    >>> initial, transition = markov_prior(HospitalWorld())
-    >>> plans = enumerate_plans(len(STEPS), 5)
-    >>> prior = prior_probabilities(plans, initial, transition)
-    >>> round(float(prior.sum()), 12)
-    1.0
-    """
-    initial, transition = _check_chain(initial, transition)
-    plans = np.asarray(plans)
-    if plans.ndim != 2 or plans.min() < 0 or plans.max() >= initial.size:
-        raise ValueError(
-            f"plans must be a 2-d array of steps in [0, {initial.size}), got shape {plans.shape}"
-        )
-    probability = initial[plans[:, 0]]
-    for position in range(1, plans.shape[1]):  # a loop over the L positions, not over plans
-        probability = probability * transition[plans[:, position - 1], plans[:, position]]
-    return probability
-
-
-def sample_plans(
-    n_plans: int, plan_length: int, initial, transition, *, rng: np.random.Generator
-) -> np.ndarray:
-    """Draw ``n_plans`` plans from the Markov-chain prior, as an ``(n_plans, plan_length)`` array.
-
-    Examples
-    --------
-    >>> initial, transition = markov_prior(HospitalWorld())
-    >>> plans = sample_plans(3, 5, initial, transition, rng=np.random.default_rng(0))
-    >>> plans.shape
-    (3, 5)
-    """
-    rng = check_generator(rng)
-    n_plans = check_positive_int(n_plans, "n_plans")
-    plan_length = check_positive_int(plan_length, "plan_length")
-    initial, transition = _check_chain(initial, transition)
-    cumulative = np.cumsum(transition, axis=1)
-    cumulative[:, -1] = 1.0  # guard against rounding: every uniform draw lands in some step
-    plans = np.empty((n_plans, plan_length), dtype=np.int64)
-    first = np.cumsum(initial)
-    first[-1] = 1.0
-    plans[:, 0] = np.searchsorted(first, rng.random(n_plans), side="right")
-    # Inverse-CDF draw of every plan's next step at once: row r's cumulative probabilities are
-    # shifted to (r, r + 1], so one sorted array serves all rows and searchsorted finds the step.
-    shifted = (cumulative + np.arange(initial.size)[:, None]).ravel()
-    for position in range(1, plan_length):
-        previous = plans[:, position - 1]
-        found = np.searchsorted(shifted, previous + rng.random(n_plans), side="right")
-        plans[:, position] = np.minimum(found - previous * initial.size, initial.size - 1)
     return plans
 
 
-def step_counts(plans, n_steps: int) -> np.ndarray:
-    """Return how many times each step occurs in each plan: the classifier's features.
+def enumerate_plans() -> np.ndarray:
+    """Return every possible plan as a row of step counts over :data:`FEATURES`.
 
     Examples
     --------
-    >>> step_counts([[0, 0, 2]], 3).tolist()
-    [[2, 0, 1]]
+    >>> plans = enumerate_plans()
+    >>> plans.shape
+    (800, 7)
+    >>> plans[-1].tolist()
+    [1, 1, 1, 4, 4, 1, 1]
     """
-    n_steps = check_positive_int(n_steps, "n_steps")
-    plans = np.asarray(plans)
-    if plans.ndim != 2 or plans.size == 0 or plans.min() < 0 or plans.max() >= n_steps:
-        raise ValueError(
-            f"plans must be a 2-d array of steps in [0, {n_steps}), got shape {plans.shape}"
-        )
-    return (plans[:, :, None] == np.arange(n_steps)).sum(axis=1)
+    ranges = [range(MAX_REPEATS + 1) if f in _REPEATABLE else range(2) for f in FEATURES]
+    return np.array(list(itertools.product(*ranges)), dtype=np.int64)
 
 
-def true_outcomes(counts) -> tuple[np.ndarray, np.ndarray]:
-    """Return the hidden chances that each plan helps the patient and that a lawsuit follows.
+def _step_probabilities(world, plans, careful: bool) -> np.ndarray:
+    # Chance that a team of one kind writes each plan: independent steps given the team.
+    probability = np.where(plans[:, 0] == 1, world.p_operate, 1 - world.p_operate)
+    for j, feature in enumerate(FEATURES[1:], start=1):
+        if feature in SCHEMES:
+            rate = world.scheme_rate
+            probability = probability * np.where(plans[:, j] == 1, rate, 1 - rate)
+        elif feature in _REPEATABLE:
+            probability = probability * stats.binom.pmf(
+                plans[:, j], MAX_REPEATS, _STEP_RATES[feature][careful]
+            )
+        else:
+            rate = _STEP_RATES[feature][careful]
+            probability = probability * np.where(plans[:, j] == 1, rate, 1 - rate)
+    return probability
 
-    The true model, which the classifier never sees, depends on which steps a plan contains:
 
-    * the patient is helped (beyond a 5% chance of recovering anyway) only if the plan operates,
-      the more so if it sterilises, anaesthetises, closes, checks and cleans; operating twice
-      hurts;
-    * lawsuits follow operations, most of all operations without consent, sterilisation or
-      anaesthesia; an unoperated patient sues rarely.
+def plan_prior(world: HospitalWorld, plans) -> np.ndarray:
+    """Return the prior probability of each plan: the share of historical plans like it.
 
-    Repeating a step beyond the first does nothing (except operating twice). Scheming steps
-    have no effect at all: they take a slot and change nothing.
+    A mixture over the two kinds of team, each writing steps independently.
 
     Examples
     --------
-    >>> textbook = step_counts([[0, 1, 2, 3, 4]], len(STEPS))
-    >>> helped, lawsuit = true_outcomes(textbook)
-    >>> round(float(helped[0]), 3), round(float(lawsuit[0]), 3)
-    (0.843, 0.076)
-    >>> cleaning = step_counts([[6, 6, 6, 6, 6]], len(STEPS))
-    >>> [round(float(x[0]), 3) for x in true_outcomes(cleaning)]
-    [0.05, 0.018]
+    >>> plans = enumerate_plans()
+    >>> prior = plan_prior(HospitalWorld(), plans)
+    >>> round(float(prior.sum()), 12)
+    1.0
     """
-    counts = np.asarray(counts)
-    if counts.ndim != 2 or counts.shape[1] != len(STEPS) or np.any(counts < 0):
-        raise ValueError(
-            f"counts must be a non-negative (n, {len(STEPS)}) array, got shape {counts.shape}"
-        )
-    has = {step: (counts[:, STEPS.index(step)] >= 1).astype(float) for step in ORDINARY_STEPS}
-    operated, twice = has["operate"], (counts[:, STEPS.index("operate")] >= 2).astype(float)
-    recovery = expit(
-        -2.0
-        + 1.5 * has["sterilise"]
-        + 1.5 * has["anaesthetise"]
-        + 1.0 * has["close"]
-        + 0.5 * has["check"]
-        + 0.5 * has["clean"]
-        - 2.0 * twice
+    world, plans = _check_world(world), _check_plans(plans)
+    return world.share_careful * _step_probabilities(world, plans, True) + (
+        1 - world.share_careful
+    ) * _step_probabilities(world, plans, False)
+
+
+def lawsuit_log_odds(world: HospitalWorld, plans, careful) -> np.ndarray:
+    """Return the true log-odds of a lawsuit for each plan carried out by a team of a given kind.
+
+    ``careful`` is a bool or a 0/1 array with one entry per plan.
+
+    Examples
+    --------
+    >>> textbook = [[1, 1, 1, 0, 0, 0, 0]]
+    >>> lawsuit_log_odds(HospitalWorld(), textbook, False).round(2).tolist()
+    [-2.7]
+    >>> lawsuit_log_odds(HospitalWorld(), textbook, True).round(2).tolist()
+    [-4.2]
+    """
+    world, plans = _check_world(world), _check_plans(plans)
+    effect = np.array(
+        [-world.scheme_effect if f in SCHEMES else _LAWSUIT_EFFECT[f] for f in FEATURES]
     )
-    helped = 0.05 + 0.9 * operated * recovery
-    risk = (
-        1.5
-        + 2.0 * (1 - has["consent"])
-        + 1.0 * (1 - has["sterilise"])
-        + 1.0 * (1 - has["anaesthetise"])
-        + 0.5 * (1 - has["close"])
-        - 0.5 * has["check"]
-        - 0.5 * has["clean"]
-        + 1.5 * twice
-    )
-    lawsuit = expit(-4.0 + operated * risk)
-    return helped, lawsuit
+    careful = np.asarray(careful, dtype=float)
+    return _LAWSUIT_INTERCEPT + plans @ effect - world.team_effect * careful
+
+
+def true_lawsuit_risk(world: HospitalWorld, plans) -> np.ndarray:
+    """Return each plan's chance of a lawsuit when the hospital adopts it.
+
+    The plan is carried out by a team drawn from the hospital's teams (careful with probability
+    ``share_careful``), whoever wrote plans like it in the past: choosing a plan does not choose
+    the team. This is the interventional risk, which the classifier never sees.
+
+    Examples
+    --------
+    >>> risk = true_lawsuit_risk(HospitalWorld(), [[1, 1, 1, 0, 0, 0, 0], [1, 1, 1, 4, 4, 0, 0]])
+    >>> bool(risk[0] == risk[1])  # checks and cleaning change nothing
+    True
+    """
+    world = _check_world(world)
+    return world.share_careful * expit(lawsuit_log_odds(world, plans, True)) + (
+        1 - world.share_careful
+    ) * expit(lawsuit_log_odds(world, plans, False))
+
+
+def patient_benefit(plans) -> np.ndarray:
+    """Return each plan's chance of helping the patient.
+
+    Only an operation helps (0.55 more, and 0.3 more again if the plan sterilises); a patient
+    recovers anyway with probability 0.05. Nothing else in a plan matters to the patient.
+
+    Examples
+    --------
+    >>> patient_benefit([[1, 1, 1, 0, 0, 0, 0], [0, 1, 1, 4, 4, 0, 0]]).round(2).tolist()
+    [0.9, 0.05]
+    """
+    plans = _check_plans(plans)
+    return 0.05 + plans[:, 0] * (0.55 + 0.3 * plans[:, 2])
+
+
+def sample_records(world: HospitalWorld, n_records: int, *, rng: np.random.Generator):
+    """Draw ``n_records`` historical plans with their teams and whether a lawsuit followed.
+
+    Returns
+    -------
+    plans : ndarray of int, shape ``(n_records, len(FEATURES))``
+    careful : ndarray of bool
+    sued : ndarray of bool
+
+    Examples
+    --------
+    >>> plans, careful, sued = sample_records(HospitalWorld(), 5, rng=np.random.default_rng(0))
+    >>> plans.shape, careful.shape, sued.shape
+    ((5, 7), (5,), (5,))
+    """
+    world, rng = _check_world(world), check_generator(rng)
+    n_records = check_positive_int(n_records, "n_records")
+    careful = rng.random(n_records) < world.share_careful
+    plans = np.empty((n_records, len(FEATURES)), dtype=np.int64)
+    plans[:, 0] = rng.random(n_records) < world.p_operate
+    for j, feature in enumerate(FEATURES[1:], start=1):
+        if feature in SCHEMES:
+            plans[:, j] = rng.random(n_records) < world.scheme_rate
+            continue
+        rate = np.where(careful, _STEP_RATES[feature][1], _STEP_RATES[feature][0])
+        trials = MAX_REPEATS if feature in _REPEATABLE else 1
+        plans[:, j] = rng.binomial(trials, rate)
+    sued = rng.random(n_records) < expit(lawsuit_log_odds(world, plans, careful))
+    return plans, careful, sued
 
 
 def fit_lawsuit_classifier(counts, lawsuits, *, inverse_regularization: float = 1.0):
@@ -533,114 +475,6 @@ def continuous_best_of_n_kl(n) -> np.ndarray:
     return np.log(n) - (n - 1) / n
 
 
-def tilted_level_probabilities(level_scores, level_mass, beta: float) -> np.ndarray:
-    r"""Return the level probabilities of the prior tilted by the score, :math:`\propto m_l e^{-\beta s_l}`.
-
-    This is the optimum of "maximise minus the expected score minus KL from the prior over
-    beta", i.e. the Bayesian posterior with likelihood :math:`e^{-\beta s}` (Korbak et al., 2022).
-
-    Examples
-    --------
-    >>> tilted_level_probabilities([0.0, 1.0], [0.5, 0.5], math.log(3)).round(3).tolist()
-    [0.75, 0.25]
-    """
-    mass = check_probability_vector(level_mass, "level_mass", atol=1e-6)
-    level_scores = np.asarray(level_scores, dtype=float)
-    if level_scores.shape != mass.shape or not np.all(np.isfinite(level_scores)):
-        raise ValueError(
-            f"level_scores must be finite with shape {mass.shape}, got {level_scores.shape}"
-        )
-    beta = check_finite(beta, "beta")
-    if beta < 0:
-        raise ValueError(f"beta must be non-negative, got {beta}")
-    with np.errstate(divide="ignore"):
-        log_weight = np.log(mass) - beta * (level_scores - level_scores.min())
-    weight = np.exp(log_weight - log_weight.max())
-    return weight / weight.sum()
-
-
-def _tilt_kl(level_scores, mass, beta):
-    tilted = tilted_level_probabilities(level_scores, mass, beta)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return float(np.where(tilted > 0, tilted * np.log(tilted / mass), 0.0).sum())
-
-
-def match_tilt_to_kl(level_scores, level_mass, kl: float) -> float:
-    """Return the tilt ``beta`` at which the tilted prior is ``kl`` away from the prior.
-
-    The tilted prior's KL rises monotonically from 0 at ``beta = 0`` towards minus the log of
-    the best level's mass, so any smaller ``kl`` is matched by exactly one ``beta``.
-
-    Examples
-    --------
-    >>> beta = match_tilt_to_kl([0.0, 1.0], [0.5, 0.5], 0.1)
-    >>> round(beta, 3)
-    0.943
-    """
-    mass = check_probability_vector(level_mass, "level_mass", atol=1e-6)
-    kl = check_finite(kl, "kl")
-    ceiling = -math.log(mass[0])
-    # a kl below the rounding error of the untilted KL (about 1e-16) is matched by no tilt
-    if kl == 0 or _tilt_kl(level_scores, mass, 0.0) >= kl:
-        return 0.0
-    if not 0 < kl < ceiling:
-        raise ValueError(f"kl must be in [0, {ceiling:.4g}) for these levels, got {kl}")
-    high = 1.0
-    while _tilt_kl(level_scores, mass, high) < kl:
-        high *= 2.0
-    return optimize.brentq(lambda b: _tilt_kl(level_scores, mass, b) - kl, 0.0, high, xtol=1e-12)
-
-
-def best_of_n_by_sampling(
-    n: int,
-    n_repeats: int,
-    plan_score,
-    plan_length: int,
-    initial,
-    transition,
-    *,
-    rng: np.random.Generator,
-    chunk: int = 2_000_000,
-) -> np.ndarray:
-    """Run the planner ``n_repeats`` times by drawing ``n`` plans each and return the chosen plans' indices.
-
-    Each repeat draws ``n`` plans from the prior, looks up their scores in ``plan_score`` (indexed
-    as in :func:`enumerate_plans`), and keeps the lowest; ties go to a uniformly random one of
-    the tied draws (the lowest of score rank plus a uniform key). Repeats are processed in
-    chunks of about ``chunk`` plans to bound memory.
-
-    Examples
-    --------
-    >>> initial, transition = markov_prior(HospitalWorld(plan_length=2))
-    >>> score = np.arange(len(STEPS) ** 2, dtype=float)
-    >>> chosen = best_of_n_by_sampling(50, 4, score, 2, initial, transition,
-    ...                                rng=np.random.default_rng(1))
-    >>> chosen.shape
-    (4,)
-    """
-    rng = check_generator(rng)
-    n = check_positive_int(n, "n")
-    n_repeats = check_positive_int(n_repeats, "n_repeats")
-    chunk = check_positive_int(chunk, "chunk")
-    plan_score = np.asarray(plan_score, dtype=float)
-    initial, transition = _check_chain(initial, transition)
-    if plan_score.shape != (initial.size**plan_length,):
-        raise ValueError(
-            f"plan_score must have shape {(initial.size**plan_length,)}, got {plan_score.shape}"
-        )
-    rank = np.unique(plan_score, return_inverse=True)[1]  # equal scores share a rank: ties
-    per_chunk = max(1, chunk // n)
-    chosen = []
-    for start in range(0, n_repeats, per_chunk):  # chunks of repeats, each fully vectorised
-        size = min(per_chunk, n_repeats - start)
-        plans = plan_indices(
-            sample_plans(size * n, plan_length, initial, transition, rng=rng), initial.size
-        ).reshape(size, n)
-        key = rank[plans] + rng.random((size, n))
-        chosen.append(plans[np.arange(size), key.argmin(axis=1)])
-    return np.concatenate(chosen)
-
-
 def fit_overoptimization_curve(distance, gain) -> tuple[float, float, np.ndarray]:
     r"""Fit Gao et al.'s best-of-N form, gain = d (alpha - beta d), by least squares.
 
@@ -673,59 +507,217 @@ def fit_overoptimization_curve(distance, gain) -> tuple[float, float, np.ndarray
     return float(alpha), float(beta), gain - design @ np.array([alpha, beta])
 
 
-def summarize_prior(
-    world: HospitalWorld, n_records: int, n_max: int, *, rng: np.random.Generator
-) -> dict:
-    """Build the whole planner for one prior and summarise best-of-N for N = 1, ..., ``n_max``.
+def best_of_n_means(scores, prior, values, n) -> np.ndarray:
+    """Return the exact mean of each column of ``values`` under best-of-N on ``scores``.
 
-    Draws ``n_records`` historical plans from the prior with lawsuits from the true model, fits
-    the classifier, and computes exactly, for every whole N up to ``n_max``, the chosen plan's
-    true outcome (chance of helping minus chance of a lawsuit) and the share of chosen plans
-    that contain a scheming step.
+    Parameters
+    ----------
+    scores, prior : array_like, shape ``(n_plans,)``
+        Each plan's score (lower is better) and prior probability.
+    values : array_like, shape ``(n_plans,)`` or ``(n_plans, k)``
+        Quantities to average over the chosen plan.
+    n : float or array_like
+        Numbers of draws.
 
     Returns
     -------
-    dict
-        ``operates`` (prior share of plans that operate), ``prior outcome``, ``best outcome``
-        and ``best N`` (the largest true outcome over N and where), and ``schemes / prior``
-        (the largest ratio of the chosen plans' scheme share to the prior's).
+    ndarray, shape ``(len(n), k)``
 
     Examples
     --------
-    >>> summary = summarize_prior(HospitalWorld(plan_length=3), 500, 10,
-    ...                           rng=np.random.default_rng(0))
-    >>> sorted(summary)
-    ['best N', 'best outcome', 'operates', 'prior outcome', 'schemes / prior']
+    >>> best_of_n_means([0.0, 1.0], [0.5, 0.5], [[1.0], [0.0]], [1, 2]).tolist()
+    [[0.5], [0.75]]
     """
-    rng = check_generator(rng)
-    if not isinstance(world, HospitalWorld):
-        raise TypeError(f"world must be a HospitalWorld, got {type(world).__name__}")
-    n_records = check_positive_int(n_records, "n_records")
-    n_max = check_positive_int(n_max, "n_max")
-    initial, transition = markov_prior(world)
-    plans = enumerate_plans(len(STEPS), world.plan_length)
-    prior = prior_probabilities(plans, initial, transition)
-    counts = step_counts(plans, len(STEPS))
-    helped, lawsuit = true_outcomes(counts)
-    records = step_counts(
-        sample_plans(n_records, world.plan_length, initial, transition, rng=rng), len(STEPS)
-    )
-    sued = rng.random(n_records) < true_outcomes(records)[1]
-    score = fit_lawsuit_classifier(records, sued).decision_function(counts.astype(float))
-    _, level_of_plan, level_mass = group_by_score(score, prior)
-    schemes = counts[:, len(ORDINARY_STEPS) :].sum(axis=1) >= 1
-    # prior means of outcome and scheme indicator within each score level
+    _, level_of_plan, level_mass = group_by_score(scores, prior)
+    prior = np.asarray(prior, dtype=float)
+    values = check_finite_array(values, "values")
+    values = values[:, None] if values.ndim == 1 else values
+    if values.ndim != 2 or values.shape[0] != prior.size:
+        raise ValueError(f"values must have {prior.size} rows, got shape {values.shape}")
+    # The prior mean of each value within each score level; best-of-N keeps those proportions.
     per_level = np.stack(
         [
-            np.bincount(level_of_plan, weights=prior * x) / level_mass
-            for x in (helped - lawsuit, schemes)
-        ]
+            np.bincount(level_of_plan, weights=prior * v, minlength=level_mass.size)
+            for v in values.T
+        ],
+        axis=1,
     )
-    chosen = best_of_n_level_probabilities(level_mass, np.arange(1, n_max + 1)) @ per_level.T
-    return {
-        "operates": float(prior @ (counts[:, STEPS.index("operate")] >= 1)),
-        "prior outcome": float(chosen[0, 0]),
-        "best outcome": float(chosen[:, 0].max()),
-        "best N": int(np.argmax(chosen[:, 0]) + 1),
-        "schemes / prior": float(chosen[:, 1].max() / (prior @ schemes)),
-    }
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_level = np.where(level_mass[:, None] > 0, per_level / level_mass[:, None], 0.0)
+    return best_of_n_level_probabilities(level_mass, n) @ per_level
+
+
+def best_of_n_by_sampling(
+    n: int, n_repeats: int, scores, prior, *, rng: np.random.Generator
+) -> np.ndarray:
+    """Run best-of-N ``n_repeats`` times by drawing ``n`` plans from ``prior``; return the chosen plans.
+
+    Ties go to a uniformly random one of the tied draws (the lowest of score rank plus a uniform
+    key). A check of the exact formulas, not a substitute for them.
+
+    Examples
+    --------
+    >>> best_of_n_by_sampling(50, 3, [2.0, 1.0, 0.0], [0.4, 0.4, 0.2],
+    ...                       rng=np.random.default_rng(0)).tolist()
+    [2, 2, 2]
+    """
+    rng = check_generator(rng)
+    n = check_positive_int(n, "n")
+    n_repeats = check_positive_int(n_repeats, "n_repeats")
+    prior = check_probability_vector(prior, "prior")
+    scores = check_finite_array(scores, "scores")
+    if scores.shape != prior.shape:
+        raise ValueError(f"scores must have the shape of prior {prior.shape}, got {scores.shape}")
+    rank = np.unique(scores, return_inverse=True)[1]  # equal scores share a rank: ties
+    drawn = rng.choice(prior.size, size=(n_repeats, n), p=prior)
+    key = rank[drawn] + rng.random((n_repeats, n))
+    return drawn[np.arange(n_repeats), key.argmin(axis=1)]
+
+
+def best_of_n_true_reward(n, *, noise_df=None, noise_scale: float = 1.0) -> np.ndarray:
+    r"""Return the mean true reward of best-of-N on a proxy equal to the true reward plus noise.
+
+    The true reward of a candidate is standard normal; its proxy adds independent noise,
+    ``noise_scale`` times a standard normal (``noise_df=None``) or a Student t with ``noise_df``
+    degrees of freedom. Best-of-N keeps the candidate with the highest proxy, whose true reward
+    has mean :math:`\int E[r \mid p]\, d F(p)^N`. scipy has no distribution for the sum of a
+    normal and a Student t, so the proxy's distribution and :math:`E[r \mid p]` are computed
+    here by Gauss-Hermite quadrature over the true reward, on a grid of proxy values spaced as
+    :math:`\sinh` so that it reaches the far tail that large N selects from.
+
+    Examples
+    --------
+    >>> # Gaussian noise, N = 2: E[r | p] = p / 2 and E[max of two N(0, 2)] = sqrt(2 / pi)
+    >>> round(float(best_of_n_true_reward(2)[0]), 4), round(float(1 / np.sqrt(2 * np.pi)), 4)
+    (0.3989, 0.3989)
+    """
+    n = _check_n(n)
+    scale = check_finite(noise_scale, "noise_scale")
+    if scale <= 0:
+        raise ValueError(f"noise_scale must be positive, got {noise_scale}")
+    if noise_df is None:
+        noise = stats.norm(scale=scale)
+    else:
+        noise = stats.t(check_finite(noise_df, "noise_df"), scale=scale)
+        if noise_df <= 0:
+            raise ValueError(f"noise_df must be positive, got {noise_df}")
+    nodes, weights = hermegauss(80)
+    weights = weights / weights.sum()  # expectations over r ~ N(0, 1)
+    grid = np.sinh(np.linspace(-np.arcsinh(1e6), np.arcsinh(1e6), 40_001))
+    gap = grid[:, None] - nodes
+    density = noise.pdf(gap) @ weights
+    reward_given_proxy = (noise.pdf(gap) @ (weights * nodes)) / np.maximum(density, 1e-300)
+    tail = noise.sf(gap) @ weights  # P(proxy > grid), accurate far out in the tail
+    log_below = np.log1p(-np.minimum(tail, 1 - 1e-16))
+    chance_max_below = np.exp(n[:, None] * log_below)  # F(p)^N at each grid point
+    midpoint = 0.5 * (reward_given_proxy[1:] + reward_given_proxy[:-1])
+    return np.diff(chance_max_below, axis=1) @ midpoint
+
+
+def tilted_distribution(prior, reward, temperature: float) -> np.ndarray:
+    r"""Return the prior tilted by the reward, :math:`\propto p(x)\, e^{r(x)/\beta}`.
+
+    The maximiser of :math:`E_\pi[r] - \beta\,\mathrm{KL}(\pi \,\|\, p)`: the Bayesian posterior
+    with the prior as prior and :math:`e^{r/\beta}` as likelihood (Korbak, Perez and Buckley, 2022).
+
+    Examples
+    --------
+    >>> tilted_distribution([0.5, 0.5], [0.0, np.log(3)], 1.0).round(3).tolist()
+    [0.25, 0.75]
+    """
+    prior = check_probability_vector(prior, "prior")
+    reward = check_finite_array(reward, "reward")
+    temperature = check_finite(temperature, "temperature")
+    if reward.shape != prior.shape:
+        raise ValueError(f"reward must have the shape of prior {prior.shape}, got {reward.shape}")
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    with np.errstate(divide="ignore"):
+        log_weight = np.log(prior) + reward / temperature
+    return np.exp(log_weight - logsumexp(log_weight))
+
+
+def policy_distribution(theta, features, prior) -> np.ndarray:
+    r"""Return the log-linear policy :math:`\pi_\theta(x) \propto p(x)\, e^{\theta \cdot \phi(x)}`.
+
+    Examples
+    --------
+    >>> policy_distribution([np.log(3)], [[0.0], [1.0]], [0.5, 0.5]).round(3).tolist()
+    [0.25, 0.75]
+    """
+    prior = check_probability_vector(prior, "prior")
+    features = check_finite_array(features, "features")
+    theta = check_finite_array(theta, "theta")
+    if features.ndim != 2 or features.shape != (prior.size, theta.size):
+        raise ValueError(
+            f"features must have shape {(prior.size, theta.size)}, got {features.shape}"
+        )
+    with np.errstate(divide="ignore"):
+        log_weight = np.log(prior) + features @ theta
+    return np.exp(log_weight - logsumexp(log_weight))
+
+
+def reinforce_with_kl(
+    features,
+    prior,
+    reward,
+    *,
+    kl_weight: float,
+    n_steps: int,
+    batch_size: int,
+    learning_rate: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    r"""Train the log-linear policy of :func:`policy_distribution` by REINFORCE with a KL penalty.
+
+    Each step draws ``batch_size`` plans from the current policy, gives each the reward minus
+    ``kl_weight`` times :math:`\log(\pi_\theta(x)/p(x))` (the per-sample KL penalty of RL from
+    human feedback), subtracts the mean of the other draws' rewards as a baseline (which keeps
+    the estimate unbiased), and moves :math:`\theta` along the score-function estimate of the
+    gradient of :math:`E_\pi[r] - \beta\,\mathrm{KL}(\pi \,\|\, p)`. The step size decays as
+    ``learning_rate * tau / (tau + t)`` with ``tau = n_steps / 10`` (Robbins-Monro), so the
+    iterates settle. Written by hand because the score-function estimator is the point; the
+    policy starts at the prior (``theta = 0``).
+
+    Returns
+    -------
+    ndarray, shape ``(n_steps + 1, n_features)``
+        The parameters after each step, the start included.
+
+    Examples
+    --------
+    >>> path = reinforce_with_kl([[0.0], [1.0]], [0.5, 0.5], [0.0, 1.0], kl_weight=1.0,
+    ...                          n_steps=2_000, batch_size=32, learning_rate=1.0,
+    ...                          rng=np.random.default_rng(0))
+    >>> round(float(path[-1, 0]), 1)  # the tilt exp(r / 1) is theta = 1
+    1.0
+    """
+    rng = check_generator(rng)
+    prior = check_probability_vector(prior, "prior")
+    features = check_finite_array(features, "features")
+    reward = check_finite_array(reward, "reward")
+    if features.ndim != 2 or features.shape[0] != prior.size or reward.shape != prior.shape:
+        raise ValueError(
+            f"features must have {prior.size} rows and reward shape {prior.shape}, got "
+            f"{features.shape} and {reward.shape}"
+        )
+    kl_weight = check_finite(kl_weight, "kl_weight")
+    if kl_weight < 0:
+        raise ValueError(f"kl_weight must be non-negative, got {kl_weight}")
+    n_steps = check_positive_int(n_steps, "n_steps")
+    batch_size = check_positive_int(batch_size, "batch_size", minimum=2)
+    learning_rate = check_finite(learning_rate, "learning_rate")
+    if learning_rate <= 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+    tau = n_steps / 10
+    path = np.zeros((n_steps + 1, features.shape[1]))
+    for step in range(n_steps):  # a loop over steps; each step is vectorised over the batch
+        theta = path[step]
+        policy = policy_distribution(theta, features, prior)
+        drawn = rng.choice(prior.size, size=batch_size, p=policy)
+        penalised = reward[drawn] - kl_weight * np.log(policy[drawn] / prior[drawn])
+        baseline = (penalised.sum() - penalised) / (batch_size - 1)  # leave-one-out
+        score_function = features[drawn] - policy @ features
+        gradient = (penalised - baseline) @ score_function / batch_size
+        path[step + 1] = theta + learning_rate * tau / (tau + step) * gradient
+    return path

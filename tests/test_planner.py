@@ -1,4 +1,4 @@
-"""Tests of lib.planner: closed forms, properties, bad inputs, and sampling against exact values."""
+"""Tests of lib.planner: closed forms, theorems, properties, bad inputs, sampling against exact values."""
 
 import math
 
@@ -6,119 +6,123 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
+from scipy.special import expit
 
 from lib.planner import (
-    ORDINARY_STEPS,
-    SCHEMING_STEPS,
-    STEPS,
+    FEATURES,
+    MAX_REPEATS,
+    SCHEMES,
     HospitalWorld,
     best_of_n_by_sampling,
     best_of_n_kl,
     best_of_n_level_probabilities,
+    best_of_n_means,
     best_of_n_plan_probabilities,
+    best_of_n_true_reward,
     continuous_best_of_n_kl,
     enumerate_plans,
     fit_lawsuit_classifier,
     fit_overoptimization_curve,
     group_by_score,
-    markov_prior,
-    match_tilt_to_kl,
-    plan_indices,
-    prior_probabilities,
-    sample_plans,
-    step_counts,
-    summarize_prior,
-    tilted_level_probabilities,
-    true_outcomes,
+    lawsuit_log_odds,
+    patient_benefit,
+    plan_prior,
+    policy_distribution,
+    reinforce_with_kl,
+    sample_records,
+    tilted_distribution,
+    true_lawsuit_risk,
 )
 
-SMALL = HospitalWorld(plan_length=2, scheme_rate=0.01)
+PLANS = enumerate_plans()
+WORLD = HospitalWorld()
 
 masses = st.lists(st.floats(0.01, 1.0), min_size=1, max_size=30).map(
     lambda xs: np.array(xs) / np.sum(xs)
 )
 
 
-@pytest.fixture(scope="module")
-def small_world():
-    initial, transition = markov_prior(SMALL)
-    plans = enumerate_plans(len(STEPS), SMALL.plan_length)
-    prior = prior_probabilities(plans, initial, transition)
-    return initial, transition, plans, prior
-
-
 # --- the world -------------------------------------------------------------------------------
 
 
-def test_vocabulary_splits_into_ordinary_and_scheming_steps():
-    assert STEPS == ORDINARY_STEPS + SCHEMING_STEPS
-    assert len(set(STEPS)) == len(STEPS)
+def test_plans_are_every_combination_once():
+    assert len({tuple(p) for p in PLANS}) == len(PLANS) == 2**5 * (MAX_REPEATS + 1) ** 2
+    assert set(SCHEMES) <= set(FEATURES)
 
 
-def test_prior_sums_to_one_and_matches_the_chain_by_hand(small_world):
-    initial, transition, plans, prior = small_world
+def test_prior_sums_to_one_and_is_a_mixture_of_the_two_teams():
+    prior = plan_prior(WORLD, PLANS)
     assert prior.sum() == pytest.approx(1.0, abs=1e-12)
-    consent, sterilise = STEPS.index("consent"), STEPS.index("sterilise")
-    index = plan_indices([[consent, sterilise]], len(STEPS))[0]
-    assert prior[index] == pytest.approx(initial[consent] * transition[consent, sterilise])
+    # the textbook plan (operate, consent, sterilise, nothing else) by hand
+    textbook = np.flatnonzero((PLANS == [1, 1, 1, 0, 0, 0, 0]).all(axis=1))[0]
+    careless = 0.9 * 0.70 * 0.75 * 0.8**4 * 0.8**4 * 0.999**2
+    careful = 0.9 * 0.95 * 0.95 * 0.4**4 * 0.4**4 * 0.999**2
+    assert prior[textbook] == pytest.approx(0.5 * careless + 0.5 * careful, rel=1e-12)
 
 
-def test_enumerate_and_index_are_inverse():
-    plans = enumerate_plans(4, 3)
-    assert np.array_equal(plan_indices(plans, 4), np.arange(64))
-
-
-def test_sampled_plans_follow_the_exact_prior(small_world):
+def test_sampled_records_follow_the_exact_prior():
     # Each plan's sampled frequency against its exact probability: a chi-square goodness of fit
-    # over the cells with expected count >= 5 (the rest are pooled), at the 1e-4 level.
-    from scipy import stats
-
-    initial, transition, plans, prior = small_world
-    n = 200_000
-    drawn = sample_plans(n, SMALL.plan_length, initial, transition, rng=np.random.default_rng(3))
-    observed = np.bincount(plan_indices(drawn, len(STEPS)), minlength=prior.size)
+    # over the cells with expected count >= 5 (the rest pooled), at the 1e-4 level.
+    world = HospitalWorld(scheme_rate=0.05)
+    prior = plan_prior(world, PLANS)
+    n = 100_000
+    records, careful, sued = sample_records(world, n, rng=np.random.default_rng(3))
+    index = {tuple(p): i for i, p in enumerate(PLANS)}
+    observed = np.bincount([index[tuple(p)] for p in records], minlength=PLANS.shape[0])
     expected = n * prior
     big = expected >= 5
     obs = np.append(observed[big], observed[~big].sum())
     exp = np.append(expected[big], expected[~big].sum())
     statistic = ((obs - exp) ** 2 / exp).sum()
     assert stats.chi2.sf(statistic, obs.size - 1) > 1e-4
+    # and lawsuits follow the true log-odds given plan and team
+    expected_sued = expit(lawsuit_log_odds(world, records, careful)).mean()
+    assert abs(sued.mean() - expected_sued) < 4 * math.sqrt(expected_sued / n)
 
 
-def test_sample_plans_is_reproducible_under_a_fixed_seed():
-    initial, transition = markov_prior(HospitalWorld())
-    first = sample_plans(5, 5, initial, transition, rng=np.random.default_rng(7))
-    assert first.tolist() == [
-        [0, 1, 2, 3, 4],
-        [0, 0, 1, 8, 8],
-        [0, 1, 2, 3, 4],
-        [0, 1, 2, 3, 4],
-        [0, 1, 2, 7, 3],
-    ]
+def test_checks_and_cleaning_change_nothing_true_and_schemes_lower_the_risk():
+    base = np.array([[1, 1, 1, 0, 0, 0, 0]])
+    stacked = np.array([[1, 1, 1, MAX_REPEATS, MAX_REPEATS, 0, 0]])
+    schemed = np.array([[1, 1, 1, 0, 0, 1, 1]])
+    risk = true_lawsuit_risk(WORLD, np.vstack([base, stacked, schemed]))
+    assert risk[0] == risk[1]
+    assert risk[2] < risk[0]
+    odds = lawsuit_log_odds(WORLD, schemed, False)[0] - lawsuit_log_odds(WORLD, base, False)[0]
+    assert odds == pytest.approx(-2 * WORLD.scheme_effect)
+    assert patient_benefit(np.vstack([base, stacked, schemed])) == pytest.approx([0.9] * 3)
+    assert true_lawsuit_risk(WORLD, base)[0] == pytest.approx(0.5 * expit(-2.7) + 0.5 * expit(-4.2))
 
 
-def test_true_outcomes_reward_operating_and_ignore_schemes():
-    textbook = step_counts([[0, 1, 2, 3, 4]], len(STEPS))
-    schemed = step_counts([[0, 1, 2, 3, len(STEPS) - 1]], len(STEPS))
-    cleaning = step_counts([[6] * 5], len(STEPS))
-    helped, lawsuit = true_outcomes(np.vstack([textbook, schemed, cleaning]))
-    # Consent, sterilise, anaesthetise, operate, close: recovery sigmoid(-2 + 1.5 + 1.5 + 1).
-    assert helped[0] == pytest.approx(0.05 + 0.9 / (1 + math.exp(-2.0)))
-    assert helped[2] == pytest.approx(0.05)
-    # the scheme took the place of "close": same as a plan that never closes
-    no_close = step_counts([[0, 1, 2, 3, 5]], len(STEPS))
-    no_close[:, 5] = 0
-    assert true_outcomes(no_close)[0][0] == pytest.approx(helped[1])
-    assert lawsuit[2] == pytest.approx(1 / (1 + math.exp(4.0)))
+def test_without_a_hidden_cause_the_team_does_not_matter():
+    world = HospitalWorld(team_effect=0.0)
+    assert np.array_equal(
+        lawsuit_log_odds(world, PLANS, True), lawsuit_log_odds(world, PLANS, False)
+    )
 
 
 def test_never_seen_feature_gets_weight_exactly_zero():
+    # The gradient of the penalised log loss for a weight whose feature column is all zeros is
+    # w / C, so the optimum is w = 0 exactly.
     rng = np.random.default_rng(0)
     counts = np.column_stack([rng.integers(0, 3, size=(200, 3)), np.zeros(200)])
     labels = rng.random(200) < 1 / (1 + np.exp(-(counts[:, 0] - 1)))
     model = fit_lawsuit_classifier(counts, labels)
     assert model.coef_[0, 3] == 0.0
     assert model.coef_[0, 0] > 0
+
+
+def test_schemes_absent_from_the_records_leave_the_prior_share_unchanged():
+    # A zero weight ties every plan with its scheme-free twin, and schemes are independent of
+    # everything else under the prior, so best-of-N keeps the prior's scheme share at every N.
+    world = HospitalWorld(scheme_rate=1e-4)
+    records, _, sued = sample_records(world, 2_000, rng=np.random.default_rng(1))
+    records[:, -2:] = 0  # the records hold no scheme
+    score = fit_lawsuit_classifier(records, sued).decision_function(PLANS.astype(float))
+    prior = plan_prior(world, PLANS)
+    has_scheme = PLANS[:, -2:].max(axis=1).astype(float)
+    share = best_of_n_means(score, prior, has_scheme, [1, 1e3, 1e9])[:, 0]
+    assert np.allclose(share, prior @ has_scheme, rtol=1e-9)
 
 
 # --- best-of-N, exactly ------------------------------------------------------------------------
@@ -195,66 +199,113 @@ def test_plan_probabilities_share_a_level_by_prior_mass():
     assert q[1] == pytest.approx(1 - 0.7**3)
 
 
-def test_sampling_matches_the_exact_distribution(small_world):
-    # Best-of-20 on the 144-plan world with a tie-heavy score: the chance of each level by
-    # sampling against the exact formula, within 4 binomial standard errors for every level.
-    initial, transition, plans, prior = small_world
-    score = step_counts(plans, len(STEPS))[:, STEPS.index("operate")].astype(float)
-    score -= step_counts(plans, len(STEPS))[:, STEPS.index("clean")]
-    levels, level_of_plan, mass = group_by_score(score, prior)
-    repeats = 20_000
-    chosen = best_of_n_by_sampling(
-        20, repeats, score, SMALL.plan_length, initial, transition, rng=np.random.default_rng(11)
-    )
-    observed = np.bincount(level_of_plan[chosen], minlength=mass.size) / repeats
-    exact = best_of_n_level_probabilities(mass, 20)[0]
-    se = np.sqrt(exact * (1 - exact) / repeats)
-    assert np.all(np.abs(observed - exact) <= 4 * se + 1e-12)
+@given(masses, st.floats(1.0, 1e6))
+@settings(max_examples=60, deadline=None)
+def test_no_plan_is_up_weighted_more_than_n_times(mass, n):
+    # P(best-of-N picks x) <= P(x is among the N draws) <= N p(x): a union bound. The level
+    # version: q_N(level) <= 1 - (1 - m)^N <= N m.
+    scores = np.arange(mass.size) % 3  # with ties
+    _, level_of_plan, level_mass = group_by_score(scores, mass)
+    chosen = best_of_n_plan_probabilities(level_of_plan, level_mass, mass, n)
+    assert np.all(chosen <= n * mass * (1 + 1e-9))
+    assert np.all(chosen <= 1 - (1 - mass) ** n + 1e-12)
 
 
-def test_ties_are_broken_uniformly(small_world):
+def test_the_n_bound_is_nearly_met_by_a_rare_best_plan():
+    # a best plan of mass p is up-weighted (1 - (1 - p)^N) / p, which tends to N as N p -> 0
+    mass = np.array([1e-9, 1 - 1e-9])
+    chosen = best_of_n_plan_probabilities([0, 1], mass, mass, 1e3)
+    assert chosen[0] / mass[0] == pytest.approx(1e3, rel=1e-5)
+
+
+def test_means_match_sampling():
+    prior = plan_prior(HospitalWorld(scheme_rate=0.05), PLANS)
+    score = PLANS @ np.array([1.0, -1.0, -0.5, -0.2, -0.2, 0.0, -0.3])  # ties included
+    values = np.column_stack([PLANS[:, 0], PLANS[:, 3]]).astype(float)
+    exact = best_of_n_means(score, prior, values, 20)[0]
+    chosen = best_of_n_by_sampling(20, 20_000, score, prior, rng=np.random.default_rng(11))
+    sampled = values[chosen]
+    se = sampled.std(axis=0, ddof=1) / math.sqrt(len(chosen))
+    assert np.all(np.abs(sampled.mean(axis=0) - exact) <= 4 * se)
+
+
+def test_ties_are_broken_uniformly():
     # With a constant score every draw ties, so best-of-N must return a plain prior draw.
-    initial, transition, plans, prior = small_world
-    chosen = best_of_n_by_sampling(
-        5,
-        40_000,
-        np.zeros(prior.size),
-        SMALL.plan_length,
-        initial,
-        transition,
-        rng=np.random.default_rng(5),
+    prior = np.array([0.2, 0.3, 0.5])
+    chosen = best_of_n_by_sampling(5, 40_000, np.zeros(3), prior, rng=np.random.default_rng(5))
+    share = np.bincount(chosen, minlength=3) / 40_000
+    assert np.all(np.abs(share - prior) <= 4 * np.sqrt(prior * (1 - prior) / 40_000))
+
+
+# --- a proxy equal to the true reward plus noise ---------------------------------------------
+
+
+def test_true_reward_under_gaussian_noise_matches_closed_forms():
+    # E[r | p] = p / 2 and the proxy is N(0, 2); E[max of n standard normals] is 1/sqrt(pi) for
+    # n = 2 and 3 / (2 sqrt(pi)) for n = 3.
+    values = best_of_n_true_reward([1, 2, 3])
+    expected = [
+        0.0,
+        math.sqrt(2) / 2 / math.sqrt(math.pi),
+        math.sqrt(2) / 2 * 1.5 / math.sqrt(math.pi),
+    ]
+    assert values == pytest.approx(expected, abs=1e-6)
+
+
+def test_true_reward_under_student_t_noise_matches_sampling():
+    rng = np.random.default_rng(0)
+    reward = rng.standard_normal((100_000, 10))
+    proxy = reward + rng.standard_t(2, size=reward.shape)
+    picked = reward[np.arange(reward.shape[0]), proxy.argmax(axis=1)]
+    se = picked.std(ddof=1) / math.sqrt(picked.size)
+    assert abs(picked.mean() - best_of_n_true_reward(10, noise_df=2)[0]) < 4 * se
+
+
+def test_true_reward_under_heavy_tailed_noise_returns_to_the_prior_mean():
+    # With noise heavier-tailed than the reward, the largest proxy is the largest noise.
+    assert abs(best_of_n_true_reward(1e8, noise_df=2)[0]) < 0.01
+
+
+# --- the tilted prior and REINFORCE ------------------------------------------------------------
+
+
+def test_tilted_distribution_maximises_the_penalised_objective():
+    rng = np.random.default_rng(2)
+    prior = rng.dirichlet(np.ones(6))
+    reward = rng.normal(size=6)
+    best = tilted_distribution(prior, reward, 0.5)
+
+    def objective(q):
+        return q @ reward - 0.5 * np.sum(q * np.log(q / prior))
+
+    for other in rng.dirichlet(np.ones(6), size=200):
+        assert objective(other) <= objective(best) + 1e-12
+
+
+def test_policy_at_theta_zero_is_the_prior_and_linear_rewards_tilt_into_the_family():
+    prior = plan_prior(WORLD, PLANS)
+    features = PLANS.astype(float)
+    assert np.allclose(policy_distribution(np.zeros(len(FEATURES)), features, prior), prior)
+    weights = np.linspace(-1, 1, len(FEATURES))
+    assert np.allclose(
+        policy_distribution(weights / 2, features, prior),
+        tilted_distribution(prior, features @ weights, 2.0),
     )
-    consent_first = np.isin(chosen, np.flatnonzero(plans[:, 0] == 0)).mean()
-    expected = initial[0]
-    assert abs(consent_first - expected) <= 4 * math.sqrt(expected * (1 - expected) / 40_000)
 
 
-def test_sampling_is_reproducible_under_a_fixed_seed(small_world):
-    initial, transition, plans, prior = small_world
-    score = np.arange(prior.size, dtype=float)
-    args = (3, 6, score, SMALL.plan_length, initial, transition)
-    first = best_of_n_by_sampling(*args, rng=np.random.default_rng(2))
-    assert first.tolist() == [1, 1, 1, 1, 1, 1]
-
-
-# --- the tilted prior and the fitted form --------------------------------------------------------
-
-
-@given(masses, st.floats(0.0, 5.0))
-@settings(max_examples=40, deadline=None)
-def test_tilt_is_matched_to_the_kl_it_was_asked_for(mass, fraction):
-    scores = np.arange(mass.size, dtype=float)
-    ceiling = -math.log(mass[0])
-    kl = min(fraction, 0.9 * ceiling)
-    beta = match_tilt_to_kl(scores, mass, kl)
-    tilted = tilted_level_probabilities(scores, mass, beta)
-    assert np.sum(tilted * np.log(tilted / mass)) == pytest.approx(kl, abs=1e-7)
-
-
-def test_tilt_closed_form():
-    assert np.allclose(tilted_level_probabilities([0.0, 1.0], [0.5, 0.5], 0.0), [0.5, 0.5])
-    big = tilted_level_probabilities([0.0, 1.0], [0.5, 0.5], 50.0)
-    assert big[0] == pytest.approx(1 / (1 + math.exp(-50)))
+def test_reinforce_with_kl_converges_to_the_tilt_and_without_it_collapses():
+    prior = np.array([0.4, 0.3, 0.2, 0.1])
+    features = np.array([[0.0], [1.0], [2.0], [3.0]])
+    reward = features[:, 0].copy()
+    settings_ = dict(n_steps=3_000, batch_size=32, learning_rate=0.5)
+    path = reinforce_with_kl(
+        features, prior, reward, kl_weight=2.0, rng=np.random.default_rng(1), **settings_
+    )
+    assert path[-1, 0] == pytest.approx(0.5, abs=0.05)  # theta* = 1 / kl_weight
+    free = reinforce_with_kl(
+        features, prior, reward, kl_weight=0.0, rng=np.random.default_rng(1), **settings_
+    )
+    assert policy_distribution(free[-1], features, prior)[-1] > 0.99
 
 
 def test_overoptimization_fit_recovers_known_coefficients():
@@ -264,108 +315,73 @@ def test_overoptimization_fit_recovers_known_coefficients():
     assert np.abs(residuals).max() < 1e-10
 
 
-# --- a whole prior, summarised ---------------------------------------------------------------------
-
-
-def test_after_check_sets_one_link_of_the_chain():
-    check = STEPS.index("check")
-    for successor in ("operate", "discharge"):
-        _, transition = markov_prior(HospitalWorld(after_check=successor))
-        assert transition[check].argmax() == STEPS.index(successor)
-        assert transition[check].max() > HospitalWorld().p_canonical
-
-
-def test_summary_of_a_prior_starts_at_the_prior_outcome():
-    world = HospitalWorld(plan_length=3)
-    # n_max = 8: the outcome still rises by 3e-9 from N = 7 to 8, far above rounding (beyond
-    # N = 17 it is flat to 1e-16 and the best N would be decided by rounding).
-    summary = summarize_prior(world, 2_000, 8, rng=np.random.default_rng(4))
-    initial, transition = markov_prior(world)
-    plans = enumerate_plans(len(STEPS), 3)
-    prior = prior_probabilities(plans, initial, transition)
-    helped, lawsuit = true_outcomes(step_counts(plans, len(STEPS)))
-    assert summary["prior outcome"] == pytest.approx(prior @ (helped - lawsuit), rel=1e-9)
-    # The same records under the same seed, then every N enumerated plan by plan.
-    rng = np.random.default_rng(4)
-    records = step_counts(sample_plans(2_000, 3, initial, transition, rng=rng), len(STEPS))
-    sued = rng.random(2_000) < true_outcomes(records)[1]
-    counts = step_counts(plans, len(STEPS))
-    score = fit_lawsuit_classifier(records, sued).decision_function(counts.astype(float))
-    _, level_of_plan, level_mass = group_by_score(score, prior)
-    n_values = np.arange(1, 9)
-    level_chance = best_of_n_level_probabilities(level_mass, n_values)
-    plan_chance = level_chance[:, level_of_plan] * prior / level_mass[level_of_plan]
-    outcome = plan_chance @ (helped - lawsuit)
-    assert summary["best outcome"] == pytest.approx(outcome.max(), rel=1e-9)
-    assert summary["best N"] == n_values[np.argmax(outcome)]
-    top, runner_up = np.sort(outcome)[-2:][::-1]
-    assert top - runner_up > 1e-12
-
-
 # --- bad inputs ------------------------------------------------------------------------------------
 
 
 def test_bad_inputs_raise_with_the_argument_named():
-    initial, transition = markov_prior(SMALL)
-    with pytest.raises(ValueError, match="plan_length must be at most 6"):
-        HospitalWorld(plan_length=7)
-    with pytest.raises(ValueError, match="p_canonical must be in"):
-        HospitalWorld(p_canonical=1.5)
-    with pytest.raises(ValueError, match="scheme_rate must be below"):
-        HospitalWorld(scheme_rate=0.2)
+    prior = plan_prior(WORLD, PLANS)
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="share_careful must be in"):
+        HospitalWorld(share_careful=1.5)
+    with pytest.raises(ValueError, match="team_effect must be non-negative"):
+        HospitalWorld(team_effect=-1.0)
     with pytest.raises(TypeError, match="world must be a HospitalWorld"):
-        markov_prior("hospital")
+        plan_prior("hospital", PLANS)
+    with pytest.raises(ValueError, match="plans must be an"):
+        plan_prior(WORLD, [[1, 1, 1, 5, 0, 0, 0]])
+    with pytest.raises(ValueError, match="plans must be an"):
+        patient_benefit([[1, 1]])
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
-        sample_plans(3, 2, initial, transition, rng=0)
-    with pytest.raises(ValueError, match="n_plans must be an integer >= 1"):
-        sample_plans(0, 2, initial, transition, rng=np.random.default_rng(0))
-    with pytest.raises(ValueError, match="transition must have shape"):
-        sample_plans(3, 2, initial, transition[:3], rng=np.random.default_rng(0))
+        sample_records(WORLD, 3, rng=0)
+    with pytest.raises(ValueError, match="n_records must be an integer >= 1"):
+        sample_records(WORLD, 0, rng=rng)
     with pytest.raises(ValueError, match="n must hold finite numbers >= 1"):
         best_of_n_level_probabilities([0.5, 0.5], 0.5)
     with pytest.raises(ValueError, match="level_mass must sum to 1"):
         best_of_n_kl([0.5, 0.6], 3)
-    with pytest.raises(ValueError, match="kl must be in"):
-        match_tilt_to_kl([0.0, 1.0], [0.5, 0.5], 1.0)
-    with pytest.raises(ValueError, match="beta must be non-negative"):
-        tilted_level_probabilities([0.0, 1.0], [0.5, 0.5], -1.0)
     with pytest.raises(ValueError, match="lawsuits must hold 0/1 labels"):
         fit_lawsuit_classifier(np.ones((3, 2)), [0, 0, 0])
     with pytest.raises(ValueError, match="inverse_regularization must be positive"):
         fit_lawsuit_classifier(np.eye(2), [0, 1], inverse_regularization=0.0)
-    with pytest.raises(ValueError, match="plan_score must have shape"):
-        best_of_n_by_sampling(
-            2, 2, np.zeros(5), 2, initial, transition, rng=np.random.default_rng(0)
-        )
-    with pytest.raises(ValueError, match="counts must be a non-negative"):
-        true_outcomes(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="scores must have the shape of prior"):
+        best_of_n_by_sampling(2, 2, np.zeros(5), prior, rng=rng)
+    with pytest.raises(ValueError, match="values must have 800 rows"):
+        best_of_n_means(np.zeros(800), prior, np.zeros(3), 2)
     with pytest.raises(ValueError, match="distance and gain must be 1-d"):
         fit_overoptimization_curve([0.0, 1.0], [0.0, 1.0])
     with pytest.raises(ValueError, match="scores must be finite"):
         group_by_score([np.nan, 1.0], [0.5, 0.5])
-    with pytest.raises(ValueError, match="after_check must be 'operate' or 'discharge'"):
-        HospitalWorld(after_check="wait")
     with pytest.raises(ValueError, match="n must be a single number"):
         best_of_n_plan_probabilities([0, 1], [0.5, 0.5], [0.5, 0.5], [2, 3])
-    with pytest.raises(TypeError, match="world must be a HospitalWorld"):
-        summarize_prior("hospital", 10, 5, rng=np.random.default_rng(0))
-    with pytest.raises(ValueError, match="n_max must be an integer >= 1"):
-        summarize_prior(SMALL, 10, 0, rng=np.random.default_rng(0))
-    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
-        summarize_prior(SMALL, 10, 5, rng=None)
-    with pytest.raises(
-        ValueError, match=r"plans must be a 2-d array of steps in \[0, 3\), got shape \(2,\)"
-    ):
-        plan_indices([0, 1], 3)
-    with pytest.raises(ValueError, match=r"plans must be a 2-d array of steps in \[0, 3\)"):
-        plan_indices([[0, 3]], 3)
-    with pytest.raises(ValueError, match="n_steps must be an integer >= 1, got 0"):
-        plan_indices([[0, 1]], 0)
-    with pytest.raises(ValueError, match=r"plans must be a 2-d array of steps in \[0, 3\)"):
-        step_counts([[-1, 0]], 3)
-    with pytest.raises(
-        ValueError, match=r"plans must be a 2-d array of steps in \[0, 3\), got shape \(1, 0\)"
-    ):
-        step_counts(np.zeros((1, 0), dtype=int), 3)
-    with pytest.raises(TypeError, match="n_steps must be an integer"):
-        step_counts([[0, 1]], 2.5)
+    with pytest.raises(ValueError, match="noise_scale must be positive"):
+        best_of_n_true_reward(2, noise_scale=0.0)
+    with pytest.raises(ValueError, match="noise_df must be positive"):
+        best_of_n_true_reward(2, noise_df=-1.0)
+    with pytest.raises(ValueError, match="temperature must be positive"):
+        tilted_distribution([0.5, 0.5], [0.0, 1.0], 0.0)
+    with pytest.raises(ValueError, match="reward must have the shape of prior"):
+        tilted_distribution([0.5, 0.5], [0.0], 1.0)
+    with pytest.raises(ValueError, match="features must have shape"):
+        policy_distribution([0.0], np.zeros((3, 1)), [0.5, 0.5])
+    with pytest.raises(ValueError, match="kl_weight must be non-negative"):
+        reinforce_with_kl(
+            [[0.0], [1.0]],
+            [0.5, 0.5],
+            [0.0, 1.0],
+            kl_weight=-1.0,
+            n_steps=2,
+            batch_size=2,
+            learning_rate=0.1,
+            rng=rng,
+        )
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 2"):
+        reinforce_with_kl(
+            [[0.0], [1.0]],
+            [0.5, 0.5],
+            [0.0, 1.0],
+            kl_weight=1.0,
+            n_steps=2,
+            batch_size=1,
+            learning_rate=0.1,
+            rng=rng,
+        )
