@@ -310,7 +310,9 @@ def strategic_losses(params, x, y, games, *, world: CreditWorld, epsilon, regula
     return losses + regularisation / 2 * weights @ weights
 
 
-def strategic_performative_risk(params, x, y, games, *, world: CreditWorld, epsilon, regularisation):
+def strategic_performative_risk(
+    params, x, y, games, *, world: CreditWorld, epsilon, regularisation
+):
     """Return the mean of :func:`strategic_losses`: the performative risk on the sample."""
     return float(
         strategic_losses(

@@ -193,9 +193,7 @@ def policy_probability_arm_zero(policy, counts, *, world: BanditWorld) -> np.nda
                 f"classifier, got {policy!r}"
             )
         belief = expit(
-            log_odds_arm_zero(
-                counts, world=world, actions_as_evidence=policy == "delusional Bayes"
-            )
+            log_odds_arm_zero(counts, world=world, actions_as_evidence=policy == "delusional Bayes")
         )
         return (1 - world.noise) * belief + world.noise / 2
     if not hasattr(policy, "predict_proba"):
@@ -304,6 +302,8 @@ def settled_on_best(rollouts: Rollouts, *, last: int) -> np.ndarray:
     """
     last = check_positive_int(last, "last")
     if last > rollouts.actions.shape[1]:
-        raise ValueError(f"last must be at most the horizon {rollouts.actions.shape[1]}, got {last}")
+        raise ValueError(
+            f"last must be at most the horizon {rollouts.actions.shape[1]}, got {last}"
+        )
     best = rollouts.actions[:, -last:] == rollouts.theta[:, None]
     return best.mean(axis=1) > 0.5
