@@ -15,7 +15,9 @@ Two worlds here.
 
 *A location family.* ``z ~ N(mu + epsilon * theta, sigma**2)`` (``epsilon``-sensitive) and loss
 ``gamma * theta**2 / 2 - beta * z * theta`` (``gamma``-strongly convex, and jointly smooth with
-constant ``beta`` when ``beta >= gamma``), a loss of the kind their tightness example uses. The
+constant ``beta`` when ``beta >= gamma``). Perdomo et al.'s proof that the threshold is tight
+uses such a family with the squared loss (``beta = gamma``), where stable and optimal points
+coincide; keeping ``gamma`` and ``beta`` apart makes them differ. The
 best response to ``D(theta)`` is ``beta * (mu + epsilon * theta) / gamma``, so RRM is a linear
 map with slope ``epsilon * beta / gamma``: it converges exactly when ``epsilon < gamma / beta``,
 to ``theta_PS = beta * mu / (gamma - beta * epsilon)``. The performative risk is
