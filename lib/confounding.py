@@ -175,6 +175,19 @@ def _check_world(world) -> IceCreamWorld:
     return world
 
 
+def _check_intervention(do_shorts) -> float:
+    # An intervention sets shorts by fiat: with probability do_shorts, whatever the weather.
+    if (
+        isinstance(do_shorts, numbers.Real)
+        and not isinstance(do_shorts, (bool, np.bool_))
+        and 0 <= do_shorts <= 1
+    ):
+        return float(do_shorts)
+    raise ValueError(
+        f"do_shorts must be None or a probability of shorts in [0, 1], got {do_shorts!r}"
+    )
+
+
 def shorts_table(world) -> np.ndarray:
     """Return ``P(S = 1 | Z = z)`` as an array indexed by ``z``.
 
@@ -236,16 +249,8 @@ def joint_distribution(world, p_sun, *, do_shorts=None) -> np.ndarray:
     q = check_probabilities(p_sun, "p_sun")
     if do_shorts is None:
         s1 = shorts_table(world)
-    elif (
-        isinstance(do_shorts, numbers.Real)
-        and not isinstance(do_shorts, (bool, np.bool_))
-        and 0 <= do_shorts <= 1
-    ):
-        s1 = np.full(2, float(do_shorts))
     else:
-        raise ValueError(
-            f"do_shorts must be None or a probability of shorts in [0, 1], got {do_shorts!r}"
-        )
+        s1 = np.full(2, _check_intervention(do_shorts))
     p_z = np.stack([1 - q, q], axis=-1)  # [..., z]
     p_s = np.stack([1 - s1, s1], axis=-1)  # [z, s]
     t = ice_cream_table(world)
@@ -383,8 +388,9 @@ def sample_world(world, p_sun, n, *, rng, do_shorts=None) -> Sample:
     n : int
         Days drawn per town.
     rng : numpy.random.Generator
-    do_shorts : {None, 0, 1}
-        Draw under the intervention ``do(S = do_shorts)`` instead of observationally.
+    do_shorts : None or float in [0, 1]
+        Draw under an intervention instead of observationally: ``do(S = do_shorts)`` for 0 or 1,
+        a randomised experiment with that probability of shorts otherwise.
 
     Returns
     -------
@@ -405,15 +411,14 @@ def sample_world(world, p_sun, n, *, rng, do_shorts=None) -> Sample:
         raise ValueError(f"p_sun must be a number or a 1-d sequence, got shape {q.shape}")
     n = check_positive_int(n, "n")
     rng = check_generator(rng)
-    if do_shorts not in (None, 0, 1) or isinstance(do_shorts, bool):
-        raise ValueError(f"do_shorts must be None, 0 or 1, got {do_shorts!r}")
+    assigned = None if do_shorts is None else _check_intervention(do_shorts)
     town = np.repeat(np.arange(q.size), n)
     uniform = rng.random((3, town.size))
     sun = uniform[0] < q[town]
-    if do_shorts is None:
+    if assigned is None:
         shorts = uniform[1] < shorts_table(world)[sun.astype(np.int64)]
     else:
-        shorts = np.full(town.size, bool(do_shorts))
+        shorts = uniform[1] < assigned
     ice_cream = uniform[2] < ice_cream_table(world)[sun.astype(np.int64), shorts.astype(np.int64)]
     return Sample(town, sun.astype(np.int8), shorts.astype(np.int8), ice_cream.astype(np.int8))
 

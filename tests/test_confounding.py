@@ -252,6 +252,18 @@ def test_intervention_samples_have_the_interventional_rate():
     assert abs(days.ice_cream.mean() - p) < 4 * np.sqrt(p * (1 - p) / n)
 
 
+def test_randomised_samples_assign_shorts_by_coin():
+    n = 100_000
+    days = sample_world(WORLD, 0.2, n, rng=np.random.default_rng(13), do_shorts=0.5)
+    for z in (0, 1):  # shorts independent of the sun
+        shorts = days.shorts[days.sun == z]
+        assert abs(shorts.mean() - 0.5) < 4 * np.sqrt(0.25 / shorts.size)
+    counts = sample_counts(WORLD, 0.2, n, size=1, rng=np.random.default_rng(14), do_shorts=0.5)
+    fitted = predictor_from_counts(counts[0], prior=0)
+    truth = predict_under_intervention(WORLD, 0.2)
+    np.testing.assert_array_less(np.abs(fitted - truth), 4 * np.sqrt(truth * (1 - truth) / (n / 2)))
+
+
 def test_mean_excess_in_distribution_matches_its_constant():
     n, size = 100_000, 2_000
     fits = predictor_from_counts(
@@ -468,7 +480,7 @@ def test_bad_inputs_are_named():
         sample_world(WORLD, 0.5, 10, rng=0)
     with pytest.raises(TypeError, match="n must be an integer"):
         sample_world(WORLD, 0.5, 10.0, rng=rng)
-    with pytest.raises(ValueError, match="do_shorts must be None, 0 or 1, got 2"):
+    with pytest.raises(ValueError, match="do_shorts must be None or a probability.*got 2"):
         sample_world(WORLD, 0.5, 10, rng=rng, do_shorts=2)
     with pytest.raises(ValueError, match="do_shorts must be None or a probability of shorts"):
         joint_distribution(WORLD, 0.5, do_shorts=True)

@@ -201,7 +201,8 @@ def plot_log_loss_by_town(ax, sun_grid, curves, floors, town_sun, town_points, u
         ylabel="expected log loss (nats per day)",
         legend=False,
     )
-    ax.legend(loc="lower center", ncol=2, fontsize=8)
+    # Below the axes: the curves fill the whole plotting area.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8)
     return ax
 
 
@@ -236,7 +237,9 @@ def plot_promised_gains(ax, names, gains, errors, cost):
         )
     ax.bar(names, gains, yerr=errors, color=[PALETTE[c] for c in _MODEL_COLOURS[: len(names)]])
     ax.axhline(cost, color=PALETTE["orange"], linestyle="--", label="cost of shorts")
-    ax.tick_params(axis="x", labelrotation=20)
+    ax.tick_params(axis="x", labelrotation=30)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
     return decorate(ax, ylabel="promised gain in P(ice cream)")
 
 
