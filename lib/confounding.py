@@ -902,10 +902,10 @@ def predict_logistic(features, coef) -> np.ndarray:
 
 
 def linear_gaussian_slope(var_hidden, var_input_noise) -> np.ndarray:
-    """Return the least-squares slope of ``Y`` on ``X`` when a hidden ``S`` drives both.
+    """Return the least-squares slope of ``Y`` on ``X`` when a hidden ``Z`` drives both.
 
-    In the linear-Gaussian version of the confounded world, ``X = S + e_X`` and ``Y = S + e_Y``
-    with independent centred Gaussians of variances ``var_hidden`` (for ``S``),
+    In the linear-Gaussian version of the confounded world, ``X = Z + e_X`` and ``Y = Z + e_Y``
+    with independent centred Gaussians of variances ``var_hidden`` (for the hidden ``Z``),
     ``var_input_noise`` (for ``e_X``) and any variance for ``e_Y``; ``X`` has no effect on ``Y``.
     The slope ERM converges to is ``Cov(X, Y) / Var(X) = var_hidden / (var_hidden +
     var_input_noise)``: it changes with the environment's variances, while the causal slope is 0.
@@ -928,8 +928,8 @@ def linear_gaussian_slope(var_hidden, var_input_noise) -> np.ndarray:
 
 
 def sample_linear_gaussian(var_hidden, var_input_noise, var_output_noise, n, *, rng):
-    """Draw ``n`` pairs ``(X, Y)`` with ``X = S + e_X``, ``Y = S + e_Y`` (see
-    :func:`linear_gaussian_slope`); ``S`` is drawn but not returned, as it is hidden.
+    """Draw ``n`` pairs ``(X, Y)`` with ``X = Z + e_X``, ``Y = Z + e_Y`` (see
+    :func:`linear_gaussian_slope`); ``Z`` is drawn but not returned, as it is hidden.
 
     Returns
     -------
