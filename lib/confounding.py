@@ -19,6 +19,9 @@ the joint distribution of a single town whose sunniness is the weighted mean ``s
 (see :func:`pooled_sunniness`). The predictor that ERM converges to, ``P(Y | S)``, is a ratio of
 two such linear functions and is *not* linear in ``p_sun``.
 
+:func:`linear_gaussian_slope` and :func:`sample_linear_gaussian` give the same structure with
+continuous variables: a hidden Gaussian cause of both input and target.
+
 Arrays indexed by the variables use the order ``[sun, shorts, ice_cream]``; a predictor from
 shorts alone is an array ``[..., s]`` of ``P(Y = 1 | S = s)``; a predictor that also sees the
 sun is an array ``[..., z, s]`` of ``P(Y = 1 | Z = z, S = s)``.
@@ -40,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import entr, expit, logit, rel_entr
 
-from .estimation import Estimate
+from .estimation import Estimate, estimate_difference
 from .validation import (
     check_binary,
     check_finite,
@@ -49,6 +52,7 @@ from .validation import (
     check_positive_int,
     check_probabilities,
     check_probability,
+    check_probability_vector,
 )
 
 __all__ = [
@@ -65,13 +69,16 @@ __all__ = [
     "ice_cream_table",
     "interventional_ice_cream",
     "joint_distribution",
+    "linear_gaussian_slope",
     "lowest_log_loss",
     "observational_contrast",
     "pooled_sunniness",
     "predict_from_shorts",
     "predict_logistic",
+    "predict_under_intervention",
     "predictor_from_counts",
     "sample_counts",
+    "sample_linear_gaussian",
     "sample_pool_counts",
     "sample_world",
     "shorts_table",
@@ -168,6 +175,19 @@ def _check_world(world) -> IceCreamWorld:
     return world
 
 
+def _check_intervention(do_shorts) -> float:
+    # An intervention sets shorts by fiat: with probability do_shorts, whatever the weather.
+    if (
+        isinstance(do_shorts, numbers.Real)
+        and not isinstance(do_shorts, (bool, np.bool_))
+        and 0 <= do_shorts <= 1
+    ):
+        return float(do_shorts)
+    raise ValueError(
+        f"do_shorts must be None or a probability of shorts in [0, 1], got {do_shorts!r}"
+    )
+
+
 def shorts_table(world) -> np.ndarray:
     """Return ``P(S = 1 | Z = z)`` as an array indexed by ``z``.
 
@@ -204,9 +224,10 @@ def joint_distribution(world, p_sun, *, do_shorts=None) -> np.ndarray:
     world : IceCreamWorld
     p_sun : float or array_like
         The town's share of sunny days; an array gives one distribution per entry.
-    do_shorts : {None, 0, 1}
-        If given, the distribution under the intervention ``do(S = do_shorts)``: shorts are set
-        by fiat, cutting the arrow from the sun.
+    do_shorts : None or float in [0, 1]
+        If given, the distribution under an intervention that sets shorts by fiat, cutting the
+        arrow from the sun: ``0`` or ``1`` is ``do(S = do_shorts)``; a value in between is a
+        randomised experiment that puts shorts on with that probability, whatever the weather.
 
     Returns
     -------
@@ -221,19 +242,15 @@ def joint_distribution(world, p_sun, *, do_shorts=None) -> np.ndarray:
     >>> mixed = 0.25 * joint_distribution(world, 0.2) + 0.75 * joint_distribution(world, 0.6)
     >>> bool(np.allclose(mixed, joint_distribution(world, 0.5)))
     True
+    >>> round(float(joint_distribution(world, 0.3, do_shorts=0.5)[:, 1].sum()), 12)
+    0.5
     """
     world = _check_world(world)
     q = check_probabilities(p_sun, "p_sun")
     if do_shorts is None:
         s1 = shorts_table(world)
-    elif (
-        isinstance(do_shorts, numbers.Integral)
-        and not isinstance(do_shorts, bool)
-        and do_shorts in (0, 1)
-    ):
-        s1 = np.full(2, float(do_shorts))
     else:
-        raise ValueError(f"do_shorts must be None, 0 or 1, got {do_shorts!r}")
+        s1 = np.full(2, _check_intervention(do_shorts))
     p_z = np.stack([1 - q, q], axis=-1)  # [..., z]
     p_s = np.stack([1 - s1, s1], axis=-1)  # [z, s]
     t = ice_cream_table(world)
@@ -267,12 +284,11 @@ def pooled_sunniness(p_sun, weights) -> float:
     q = check_probabilities(p_sun, "p_sun")
     if q.ndim != 1 or q.size == 0:
         raise ValueError(f"p_sun must be a non-empty 1-d sequence, got shape {q.shape}")
-    w = np.asarray(weights, dtype=float)
-    if w.shape != q.shape:
-        raise ValueError(f"weights must have the same length as p_sun ({q.size}), got {w.size}")
-    w = check_probabilities(w, "weights")
-    if abs(w.sum() - 1.0) > 1e-9:
-        raise ValueError(f"weights must sum to 1, got sum {w.sum():.6g}")
+    if np.shape(weights) != q.shape:
+        raise ValueError(
+            f"weights must have the same length as p_sun ({q.size}), got {np.size(weights)}"
+        )
+    w = check_probability_vector(weights, "weights")
     return round(float(w @ q), 15)
 
 
@@ -312,6 +328,31 @@ def interventional_ice_cream(world, p_sun, shorts) -> np.ndarray:
     return joint[..., 1].sum(axis=(-1, -2))
 
 
+def predict_under_intervention(world, p_sun) -> np.ndarray:
+    """Return the causal predictor from shorts alone, ``P(Y = 1 | do(S = s))``, in a town.
+
+    In closed form ``b_0 + delta * s + (b_1 - b_0) * q``: the sun keeps the town's own
+    distribution whatever one does about shorts. It is what a model of shorts alone learns from
+    a randomised experiment (shorts assigned by coin), and it answers the decision-maker's
+    question correctly; as a predictor of observational days it ignores what shorts reveal about
+    the weather.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``p_sun.shape + (2,)``, indexed by ``s``.
+
+    Examples
+    --------
+    >>> predict_under_intervention(IceCreamWorld(), 0.5).round(3)
+    array([0.45, 0.4 ])
+    """
+    return np.stack(
+        [interventional_ice_cream(world, p_sun, 0), interventional_ice_cream(world, p_sun, 1)],
+        axis=-1,
+    )
+
+
 def causal_effect(world, p_sun) -> np.ndarray:
     """Return the average causal effect of shorts on ice cream,
     ``P(Y=1 | do(S=1)) - P(Y=1 | do(S=0))``, in a town.
@@ -347,8 +388,9 @@ def sample_world(world, p_sun, n, *, rng, do_shorts=None) -> Sample:
     n : int
         Days drawn per town.
     rng : numpy.random.Generator
-    do_shorts : {None, 0, 1}
-        Draw under the intervention ``do(S = do_shorts)`` instead of observationally.
+    do_shorts : None or float in [0, 1]
+        Draw under an intervention instead of observationally: ``do(S = do_shorts)`` for 0 or 1,
+        a randomised experiment with that probability of shorts otherwise.
 
     Returns
     -------
@@ -369,20 +411,19 @@ def sample_world(world, p_sun, n, *, rng, do_shorts=None) -> Sample:
         raise ValueError(f"p_sun must be a number or a 1-d sequence, got shape {q.shape}")
     n = check_positive_int(n, "n")
     rng = check_generator(rng)
-    if do_shorts not in (None, 0, 1) or isinstance(do_shorts, bool):
-        raise ValueError(f"do_shorts must be None, 0 or 1, got {do_shorts!r}")
+    assigned = None if do_shorts is None else _check_intervention(do_shorts)
     town = np.repeat(np.arange(q.size), n)
     uniform = rng.random((3, town.size))
     sun = uniform[0] < q[town]
-    if do_shorts is None:
+    if assigned is None:
         shorts = uniform[1] < shorts_table(world)[sun.astype(np.int64)]
     else:
-        shorts = np.full(town.size, bool(do_shorts))
+        shorts = uniform[1] < assigned
     ice_cream = uniform[2] < ice_cream_table(world)[sun.astype(np.int64), shorts.astype(np.int64)]
     return Sample(town, sun.astype(np.int8), shorts.astype(np.int8), ice_cream.astype(np.int8))
 
 
-def sample_counts(world, p_sun, n, *, size, rng, sees_sun=False) -> np.ndarray:
+def sample_counts(world, p_sun, n, *, size, rng, sees_sun=False, do_shorts=None) -> np.ndarray:
     """Draw the sufficient statistics of ``size`` independent data sets of ``n`` days each.
 
     A predictor fit by log loss to binary inputs depends on the data only through the counts of
@@ -400,6 +441,8 @@ def sample_counts(world, p_sun, n, *, size, rng, sees_sun=False) -> np.ndarray:
     rng : numpy.random.Generator
     sees_sun : bool
         If true, count by ``[z, s, y]``; otherwise by ``[s, y]``.
+    do_shorts : None or float in [0, 1]
+        Draw under an intervention on shorts instead (see :func:`joint_distribution`).
 
     Returns
     -------
@@ -416,19 +459,21 @@ def sample_counts(world, p_sun, n, *, size, rng, sees_sun=False) -> np.ndarray:
     n = check_positive_int(n, "n")
     size = check_positive_int(size, "size")
     rng = check_generator(rng)
-    joint = joint_distribution(world, p_sun)
+    joint = joint_distribution(world, p_sun, do_shorts=do_shorts)
     cells = joint if sees_sun else joint.sum(axis=0)
     counts = rng.multinomial(n, cells.ravel() / cells.sum(), size=size)
     return counts.reshape((size,) + cells.shape)
 
 
-def sample_pool_counts(world, p_sun, weights, n, *, size, rng, sees_sun=False) -> np.ndarray:
+def sample_pool_counts(
+    world, p_sun, weights, n, *, size, rng, sees_sun=False, do_shorts=None
+) -> np.ndarray:
     """Draw count tables of ``size`` data sets of ``n`` days pooled from several towns.
 
     Each day's town is drawn with probabilities ``weights`` and the day is then drawn from
     that town's own distribution. This samples the pool directly, town by town, so it does
-    *not* assume that the pool behaves like one town of average sunniness: that equivalence
-    (:func:`pooled_sunniness`) is what the chapter checks against it.
+    *not* assume that the pool behaves like one town of average sunniness (the equivalence of
+    :func:`pooled_sunniness`), and results drawn with it can test that equivalence.
 
     Parameters
     ----------
@@ -439,6 +484,9 @@ def sample_pool_counts(world, p_sun, weights, n, *, size, rng, sees_sun=False) -
     rng : numpy.random.Generator
     sees_sun : bool
         Count by ``[z, s, y]`` rather than ``[s, y]``.
+    do_shorts : None or float in [0, 1]
+        Draw under an intervention on shorts instead (see :func:`joint_distribution`), e.g.
+        ``0.5`` for a randomised experiment run on the pool's days.
 
     Returns
     -------
@@ -458,7 +506,7 @@ def sample_pool_counts(world, p_sun, weights, n, *, size, rng, sees_sun=False) -
     n = check_positive_int(n, "n")
     size = check_positive_int(size, "size")
     rng = check_generator(rng)
-    joint = joint_distribution(world, q)  # [town, z, s, y]
+    joint = joint_distribution(world, q, do_shorts=do_shorts)  # [town, z, s, y]
     cells = (joint if sees_sun else joint.sum(axis=1)).reshape(q.size, -1)
     days = rng.multinomial(n, w / w.sum(), size=size)  # [set, town]
     counts = rng.multinomial(days, cells / cells.sum(axis=1, keepdims=True))
@@ -741,8 +789,9 @@ def lowest_log_loss(world, p_sun, *, sees_sun=False) -> np.ndarray:
     """Return the lowest expected log loss (nats) any predictor can reach in a town.
 
     It is the conditional entropy ``H(Y | S)``, or ``H(Y | Z, S)`` with ``sees_sun``. Their
-    difference, the information the hidden sun carries about ice cream beyond shorts, is what
-    a shorts-only model cannot learn however much data it sees (the essay's point (b)).
+    difference, the information the hidden sun carries about ice cream beyond shorts,
+    ``I(Y; Z | S)``, is what a shorts-only model cannot learn however much data it sees;
+    ``H(Y | Z, S)`` itself is ice cream's own randomness, which no model removes.
 
     Examples
     --------
@@ -761,15 +810,17 @@ def lowest_log_loss(world, p_sun, *, sees_sun=False) -> np.ndarray:
 
 
 def estimate_contrast(shorts, ice_cream) -> Estimate:
-    """Estimate ``P(Y=1 | S=1) - P(Y=1 | S=0)`` from days, with its binomial standard error.
+    """Estimate ``P(Y=1 | S=1) - P(Y=1 | S=0)`` from days, with its standard error.
+
+    The difference of two independent means, by :func:`lib.estimation.estimate_difference`.
 
     This is the effect of shorts that a predictor from shorts alone implies.
 
     Examples
     --------
     >>> contrast = estimate_contrast([0, 0, 1, 1], [0, 1, 1, 1])
-    >>> contrast.value, contrast.n
-    (0.5, 4)
+    >>> contrast.value, round(contrast.standard_error, 4), contrast.n
+    (0.5, 0.5, 4)
     """
     s = check_binary(shorts, "shorts")
     y = check_binary(ice_cream, "ice_cream")
@@ -778,11 +829,10 @@ def estimate_contrast(shorts, ice_cream) -> Estimate:
             f"shorts and ice_cream must have the same length, got {s.size} and {y.size}"
         )
     days = np.bincount(s, minlength=2)
-    if np.any(days == 0):
-        raise ValueError("both values of shorts must occur at least once")
-    rate = np.bincount(s, weights=y, minlength=2) / days
-    variance = np.sum(rate * (1 - rate) / days)
-    return Estimate(float(rate[1] - rate[0]), float(np.sqrt(variance)), int(s.size))
+    if np.any(days < 2):
+        raise ValueError(f"both values of shorts must occur at least twice, got {days.tolist()}")
+    difference = estimate_difference(y[s == 1], y[s == 0], paired=False)
+    return Estimate(difference.value, difference.standard_error, int(s.size))
 
 
 def fit_logistic(features, positives, totals, *, max_iter=100, tol=1e-10) -> np.ndarray:
@@ -790,7 +840,9 @@ def fit_logistic(features, positives, totals, *, max_iter=100, tol=1e-10) -> np.
 
     Newton's method on the log likelihood of ``positives`` successes in ``totals`` trials in
     each row of ``features``, vectorised over any leading axes of the counts (one fit per
-    independent data set), so repeated training sets need no Python loop.
+    independent data set), so repeated training sets need no Python loop. It is written by hand
+    because scikit-learn's ``LogisticRegression`` fits one data set per call; the tests check it
+    against scikit-learn on the same counts.
 
     Parameters
     ----------
@@ -847,3 +899,60 @@ def predict_logistic(features, coef) -> np.ndarray:
         raise ValueError(f"coef must have shape (..., {features.shape[1] + 1}), got {coef.shape}")
     x = np.column_stack([np.ones(len(features)), features])
     return expit(coef @ x.T)
+
+
+def linear_gaussian_slope(var_hidden, var_input_noise) -> np.ndarray:
+    """Return the least-squares slope of ``Y`` on ``X`` when a hidden ``Z`` drives both.
+
+    In the linear-Gaussian version of the confounded world, ``X = Z + e_X`` and ``Y = Z + e_Y``
+    with independent centred Gaussians of variances ``var_hidden`` (for the hidden ``Z``),
+    ``var_input_noise`` (for ``e_X``) and any variance for ``e_Y``; ``X`` has no effect on ``Y``.
+    The slope ERM converges to is ``Cov(X, Y) / Var(X) = var_hidden / (var_hidden +
+    var_input_noise)``: it changes with the environment's variances, while the causal slope is 0.
+    A pool of centred environments has the variances' weighted means, so its slope is that of an
+    average environment.
+
+    Examples
+    --------
+    >>> linear_gaussian_slope([0.5, 2.0], 1.0).round(3)
+    array([0.333, 0.667])
+    """
+    hidden = check_finite_array(var_hidden, "var_hidden")
+    noise = check_finite_array(var_input_noise, "var_input_noise")
+    if np.any(hidden < 0) or np.any(noise < 0) or np.any(hidden + noise == 0):
+        raise ValueError(
+            "var_hidden and var_input_noise must be non-negative and not both zero, "
+            f"got {hidden} and {noise}"
+        )
+    return hidden / (hidden + noise)
+
+
+def sample_linear_gaussian(var_hidden, var_input_noise, var_output_noise, n, *, rng):
+    """Draw ``n`` pairs ``(X, Y)`` with ``X = Z + e_X``, ``Y = Z + e_Y`` (see
+    :func:`linear_gaussian_slope`); ``Z`` is drawn but not returned, as it is hidden.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``x`` and ``y``, each of shape ``(n,)``.
+
+    Examples
+    --------
+    >>> x, y = sample_linear_gaussian(1.0, 1.0, 0.5, 4, rng=np.random.default_rng(0))
+    >>> x.shape, y.shape
+    ((4,), (4,))
+    """
+    scales = []
+    for name, value in (
+        ("var_hidden", var_hidden),
+        ("var_input_noise", var_input_noise),
+        ("var_output_noise", var_output_noise),
+    ):
+        value = check_finite(value, name)
+        if value < 0:
+            raise ValueError(f"{name} must be non-negative, got {value}")
+        scales.append(np.sqrt(value))
+    n = check_positive_int(n, "n")
+    rng = check_generator(rng)
+    hidden, input_noise, output_noise = rng.standard_normal((3, n)) * np.array(scales)[:, None]
+    return hidden + input_noise, hidden + output_noise

@@ -19,13 +19,16 @@ from lib.confounding import (
     ice_cream_table,
     interventional_ice_cream,
     joint_distribution,
+    linear_gaussian_slope,
     lowest_log_loss,
     observational_contrast,
     pooled_sunniness,
     predict_from_shorts,
     predict_logistic,
+    predict_under_intervention,
     predictor_from_counts,
     sample_counts,
+    sample_linear_gaussian,
     sample_pool_counts,
     sample_world,
     shorts_table,
@@ -130,6 +133,88 @@ def test_decision_regret():
     np.testing.assert_allclose(decision_regret(0.3, 0.0, 0.1), 0.2)
 
 
+def test_causal_predictor_closed_form():
+    # P(Y=1 | do(S=s)) = b_0 + delta s + (b_1 - b_0) q, whatever the mechanism for shorts.
+    for q in (0.0, 0.1, 0.5, 1.0):
+        expected = [0.1 + 0.7 * q, 0.1 + 0.7 * q - 0.05]
+        np.testing.assert_allclose(predict_under_intervention(WORLD, q), expected, atol=1e-12)
+    effect = np.diff(predict_under_intervention(WORLD, [0.1, 0.9]), axis=-1)[..., 0]
+    np.testing.assert_allclose(effect, causal_effect(WORLD, [0.1, 0.9]), atol=1e-12)
+
+
+@given(worlds(), probabilities)
+def test_randomised_experiment_reveals_the_causal_predictor(world, q):
+    # Under shorts assigned by coin, P(Y | S) of the experimental data is P(Y | do(S)).
+    joint = joint_distribution(world, q, do_shorts=0.5).sum(axis=-3)  # [s, y]
+    np.testing.assert_allclose(
+        joint[:, 1] / joint.sum(axis=-1), predict_under_intervention(world, q), atol=1e-12
+    )
+
+
+# The chapter's world and its control: the sun no longer affects ice cream, so it confounds nothing.
+UNCONFOUNDED = IceCreamWorld(0.9, 0.1, 0.45, 0.45, -0.05)
+
+
+def test_causal_predictor_predicts_worse_than_erm_only_under_confounding():
+    # In the limit of infinite data: the causal predictor of the pool (q = 0.5) loses more than
+    # ERM's pooled predictor in the pool and in the cloudy target town, and exactly as much when
+    # the sun confounds nothing.
+    for q in (0.5, 0.1):
+        causal = excess_log_loss(WORLD, q, predict_under_intervention(WORLD, 0.5))
+        erm = excess_log_loss(WORLD, q, predict_from_shorts(WORLD, 0.5))
+        assert causal > erm + 0.1
+        same = [
+            excess_log_loss(UNCONFOUNDED, q, f(UNCONFOUNDED, 0.5))
+            for f in (predict_under_intervention, predict_from_shorts)
+        ]
+        assert same[0] == pytest.approx(same[1], abs=1e-12)
+
+
+def test_regrets_of_the_closed_forms():
+    # Acting on the causal predictor never costs anything: its promise is the true effect.
+    costs = np.linspace(-0.2, 0.8, 11)
+    np.testing.assert_allclose(decision_regret(-0.05, -0.05, costs), 0.0)
+    # The town label's promise (the target's own contrast, 0.291) and pooled ERM's (0.510) both
+    # exceed the cost 0.1, so both put shorts on and lose the same: the label fixes nothing here.
+    label, erm = observational_contrast(WORLD, 0.1), observational_contrast(WORLD, 0.5)
+    assert decision_regret(-0.05, label, 0.1) == pytest.approx(decision_regret(-0.05, erm, 0.1))
+    assert float(decision_regret(-0.05, label, 0.1)) == pytest.approx(0.15)
+    # Not for every cost: between the two promises the label decides right and ERM wrong.
+    assert decision_regret(-0.05, label, 0.4) == 0 < decision_regret(-0.05, erm, 0.4)
+
+
+def test_pooled_predictor_mixes_by_the_share_of_days_with_each_value_of_shorts():
+    # P_pi(Y | s) = alpha_s P_t(Y | s) + (1 - alpha_s) P_r(Y | s), alpha_s the target's share of
+    # the days with S = s (not of all days); the naive mix by pi differs.
+    target, rest, pi = 0.1, 0.6, np.linspace(0, 1, 21)[:, None]
+    p_target = joint_distribution(WORLD, target).sum(axis=(0, 2))
+    p_rest = joint_distribution(WORLD, rest).sum(axis=(0, 2))
+    alpha = pi * p_target / (pi * p_target + (1 - pi) * p_rest)
+    ends = predict_from_shorts(WORLD, np.array([rest, target]))
+    mixed = predict_from_shorts(WORLD, (1 - pi[:, 0]) * rest + pi[:, 0] * target)
+    np.testing.assert_allclose(mixed, (1 - alpha) * ends[0] + alpha * ends[1], atol=1e-12)
+    naive = (1 - pi) * ends[0] + pi * ends[1]
+    assert np.abs(mixed - naive)[10, 1] > 0.05
+
+
+def test_linear_gaussian_slope_closed_form_and_pool():
+    np.testing.assert_allclose(linear_gaussian_slope([0.0, 1.0, 3.0], 1.0), [0.0, 0.5, 0.75])
+    # A pool of centred environments (equal shares) has the mean variances: its slope is that
+    # of an average environment, not the mean of the slopes.
+    hidden, noise = np.array([0.5, 2.0]), 1.0
+    pooled = float(linear_gaussian_slope(hidden.mean(), noise))
+    assert pooled == pytest.approx(1.25 / 2.25)
+    assert pooled != pytest.approx(linear_gaussian_slope(hidden, noise).mean())
+
+
+def test_linear_gaussian_sample_has_the_closed_form_slope():
+    from scipy import stats
+
+    x, y = sample_linear_gaussian(2.0, 1.0, 0.5, 200_000, rng=np.random.default_rng(12))
+    fit = stats.linregress(x, y)
+    assert abs(fit.slope - float(linear_gaussian_slope(2.0, 1.0))) < 4 * fit.stderr
+
+
 # --- estimators against closed forms, with tolerances from standard errors ---------------------
 
 
@@ -165,6 +250,18 @@ def test_intervention_samples_have_the_interventional_rate():
     assert np.all(days.shorts == 1)
     p = float(interventional_ice_cream(WORLD, 0.2, 1))
     assert abs(days.ice_cream.mean() - p) < 4 * np.sqrt(p * (1 - p) / n)
+
+
+def test_randomised_samples_assign_shorts_by_coin():
+    n = 100_000
+    days = sample_world(WORLD, 0.2, n, rng=np.random.default_rng(13), do_shorts=0.5)
+    for z in (0, 1):  # shorts independent of the sun
+        shorts = days.shorts[days.sun == z]
+        assert abs(shorts.mean() - 0.5) < 4 * np.sqrt(0.25 / shorts.size)
+    counts = sample_counts(WORLD, 0.2, n, size=1, rng=np.random.default_rng(14), do_shorts=0.5)
+    fitted = predictor_from_counts(counts[0], prior=0)
+    truth = predict_under_intervention(WORLD, 0.2)
+    np.testing.assert_array_less(np.abs(fitted - truth), 4 * np.sqrt(truth * (1 - truth) / (n / 2)))
 
 
 def test_mean_excess_in_distribution_matches_its_constant():
@@ -383,10 +480,12 @@ def test_bad_inputs_are_named():
         sample_world(WORLD, 0.5, 10, rng=0)
     with pytest.raises(TypeError, match="n must be an integer"):
         sample_world(WORLD, 0.5, 10.0, rng=rng)
-    with pytest.raises(ValueError, match="do_shorts must be None, 0 or 1, got 2"):
+    with pytest.raises(ValueError, match="do_shorts must be None or a probability.*got 2"):
         sample_world(WORLD, 0.5, 10, rng=rng, do_shorts=2)
-    with pytest.raises(ValueError, match="do_shorts must be None, 0 or 1, got True"):
+    with pytest.raises(ValueError, match="do_shorts must be None or a probability of shorts"):
         joint_distribution(WORLD, 0.5, do_shorts=True)
+    with pytest.raises(ValueError, match=r"do_shorts must be None or a probability.*got 1.5"):
+        sample_counts(WORLD, 0.5, 10, size=1, rng=rng, do_shorts=1.5)
     with pytest.raises(ValueError, match="weights must sum to 1, got sum 0.9"):
         pooled_sunniness([0.1, 0.9], [0.5, 0.4])
     with pytest.raises(ValueError, match="shorts must hold only 0/1"):
@@ -415,8 +514,12 @@ def test_bad_inputs_are_named():
         sample_pool_counts(WORLD, [0.1, 0.9], [0.5, 0.5], 10, size=1, rng=None)
     with pytest.raises(ValueError, match=r"p_sun must be in \[0, 1\], got 1.5"):
         adjust_for_sun([0, 0, 1, 1], [0, 1, 0, 1], [0, 1, 0, 1], p_sun=1.5)
-    with pytest.raises(ValueError, match="both values of shorts must occur"):
-        estimate_contrast([1, 1], [0, 1])
+    with pytest.raises(ValueError, match=r"both values of shorts must occur at least twice"):
+        estimate_contrast([1, 1, 0], [0, 1, 1])
+    with pytest.raises(ValueError, match="var_hidden and var_input_noise must be non-negative"):
+        linear_gaussian_slope(-1.0, 1.0)
+    with pytest.raises(ValueError, match="var_output_noise must be non-negative, got -1.0"):
+        sample_linear_gaussian(1.0, 1.0, -1.0, 10, rng=rng)
     with pytest.raises(ValueError, match="positives must lie between 0 and totals"):
         fit_logistic([[0.0], [1.0]], [5, 1], [4, 4])
     with pytest.raises(ValueError, match=r"positives and totals must have shape \(\.\.\., 2\)"):

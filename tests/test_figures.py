@@ -3,7 +3,7 @@
 import pytest
 
 from lib.figures.erm_under_confounding import (
-    plot_excess_by_town,
+    plot_log_loss_by_town,
     plot_promised_gains,
     plot_regret,
 )
@@ -13,18 +13,20 @@ from lib.figures.erm_under_confounding import (
     ("call", "match"),
     [
         (
-            lambda ax: plot_excess_by_town(
-                ax, [0.1, 0.9], {str(k): [1.0, 1.0] for k in range(5)}, [0.5], [1e-6], 0.4
+            lambda ax: plot_log_loss_by_town(
+                ax, [0.1, 0.9], {str(k): [1.0, 1.0] for k in range(5)}, {}, [0.5], [1e-6], 0.4
             ),
             "curves must hold at most 4 models, got 5",
         ),
         (
-            lambda ax: plot_excess_by_town(ax, [0.1, 0.9], {"ERM": [1.0]}, [0.5], [1e-6], 0.4),
+            lambda ax: plot_log_loss_by_town(
+                ax, [0.1, 0.9], {"ERM": [1.0]}, {}, [0.5], [1e-6], 0.4
+            ),
             r"curves\['ERM'\] must have the shape of sun_grid \(2,\), got \(1,\)",
         ),
         (
-            lambda ax: plot_excess_by_town(
-                ax, [0.1, 0.9], {"ERM": [1.0, 1.0]}, [0.5, 0.6], [1e-6], 0.4
+            lambda ax: plot_log_loss_by_town(
+                ax, [0.1, 0.9], {"ERM": [1.0, 1.0]}, {}, [0.5, 0.6], [1e-6], 0.4
             ),
             "town_sun and town_points must have the same shape",
         ),
@@ -41,8 +43,8 @@ from lib.figures.erm_under_confounding import (
             "gains must have one entry per name, got 1 for 2 names",
         ),
         (
-            lambda ax: plot_regret(ax, -0.05, list("abcde"), [0.5] * 5, [0.0, 1.0]),
-            "names must hold at most 4 models, got 5",
+            lambda ax: plot_regret(ax, -0.05, list("abcdef"), [0.5] * 6, [0.0, 1.0]),
+            "names must hold at most 5 models, got 6",
         ),
     ],
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..confounding import decision_regret, predict_from_shorts
+from ..estimation import standard_error
 from ..plotting import PALETTE, decorate
 
 
@@ -70,7 +71,7 @@ def plot_learning_curves(ax, n_grid, in_distribution, target, *, in_constant, ta
     ):
         values = np.asarray(values)
         mean = values.mean(axis=1)
-        band = 2 * values.std(axis=1, ddof=1) / np.sqrt(values.shape[1])
+        band = 2 * standard_error(values, axis=1)
         ax.fill_between(n_grid, mean - band, mean + band, alpha=0.3, color=PALETTE[colour])
         ax.plot(n_grid, mean, "o-", color=PALETTE[colour], label=label)
     ax.plot(
@@ -87,21 +88,25 @@ def plot_learning_curves(ax, n_grid, in_distribution, target, *, in_constant, ta
     )
 
 
-def plot_share_curve(ax, shares, limit, dot_shares, dot_excess):
+def plot_share_curve(ax, shares, limit, dot_shares, dot_excess, *, rest_sun):
     """Draw the target's limiting excess loss against its share, with simulated means ± 2 SE.
+
+    ``rest_sun`` is the sunniness of the rest of the pool, for the legend.
 
     Examples
     --------
     >>> import matplotlib.pyplot as plt
     >>> fig, ax = plt.subplots()
-    >>> plot_share_curve(ax, [0, 1], [0.06, 0], [0.5], [[0.02, 0.021]]) is ax
+    >>> plot_share_curve(ax, [0, 1], [0.06, 0], [0.5], [[0.02, 0.021]], rest_sun=0.6) is ax
     True
     >>> plt.close(fig)
     """
     dot_excess = np.asarray(dot_excess)
     mean = dot_excess.mean(axis=1)
-    se = dot_excess.std(axis=1, ddof=1) / np.sqrt(dot_excess.shape[1])
-    ax.plot(shares, limit, color=PALETTE["vermillion"], label="rest of pool sunnier (0.6)")
+    se = standard_error(dot_excess, axis=1)
+    ax.plot(
+        shares, limit, color=PALETTE["vermillion"], label=f"rest of pool sunnier ({rest_sun:.2g})"
+    )
     ax.axhline(0, color=PALETTE["green"], label="pool as sunny as target")
     ax.errorbar(
         dot_shares,
@@ -143,21 +148,30 @@ def plot_share_predictions(ax, shares, learned, naive, joint):
     return ax
 
 
-def plot_excess_by_town(ax, sun_grid, curves, town_sun, town_points, unseen_sun):
-    """Draw excess loss against sunniness for several models (``curves``: label -> values).
+def plot_log_loss_by_town(ax, sun_grid, curves, floors, town_sun, town_points, unseen_sun):
+    """Draw expected log loss against sunniness for several models, with the lowest reachable.
+
+    ``curves`` maps a model's label to its expected log loss on ``sun_grid``; ``floors`` maps a
+    label to a lowest reachable loss (such as ``H(Y | S)`` and ``H(Y | Z, S)``) on the same grid,
+    drawn in black. ``town_points`` are a model's losses in the towns ``town_sun`` (squares).
+    All losses are absolute, so models with different inputs share one scale.
 
     Examples
     --------
     >>> import matplotlib.pyplot as plt
     >>> fig, ax = plt.subplots()
-    >>> plot_excess_by_town(ax, [0.1, 0.9], {"ERM": [0.1, 0.1]}, [0.5], [1e-6], 0.4) is ax
+    >>> plot_log_loss_by_town(ax, [0.1, 0.9], {"ERM": [0.4, 0.5]}, {"H(Y|S)": [0.3, 0.4]},
+    ...                       [0.5], [0.45], 0.4) is ax
     True
     >>> plt.close(fig)
     """
-    colours = ("vermillion", "orange", "green", "purple")
+    colours = ("vermillion", "purple", "orange", "green")
     if len(curves) > len(colours):
         raise ValueError(f"curves must hold at most {len(colours)} models, got {len(curves)}")
-    for label, values in curves.items():
+    styles = ("--", ":")
+    if len(floors) > len(styles):
+        raise ValueError(f"floors must hold at most {len(styles)} curves, got {len(floors)}")
+    for label, values in {**curves, **floors}.items():
         if np.shape(values) != np.shape(sun_grid):
             raise ValueError(
                 f"curves[{label!r}] must have the shape of sun_grid "
@@ -170,28 +184,29 @@ def plot_excess_by_town(ax, sun_grid, curves, town_sun, town_points, unseen_sun)
         )
     for (label, values), colour in zip(curves.items(), colours):
         ax.plot(sun_grid, values, color=PALETTE[colour], label=label)
+    for (label, values), style in zip(floors.items(), styles):
+        ax.plot(sun_grid, values, style, color=PALETTE["black"], label=label)
     ax.plot(
         town_sun,
         town_points,
         "s",
         color=PALETTE["blue"],
-        markersize=8,
+        markersize=7,
         label="shorts + town label (training towns)",
     )
-    ax.axvline(unseen_sun, color=PALETTE["black"], linestyle=":")
+    ax.axvline(unseen_sun, color=PALETTE["black"], linewidth=0.8, linestyle=":")
     decorate(
         ax,
         xlabel="town's share of sunny days q",
-        ylabel="excess log loss (nats)",
-        yscale="log",
-        ylim=(1e-8, 1e2),
+        ylabel="expected log loss (nats per day)",
         legend=False,
     )
-    ax.legend(loc="upper center", ncol=2, fontsize=9)
+    # Below the axes: the curves fill the whole plotting area.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8)
     return ax
 
 
-_MODEL_COLOURS = ("vermillion", "blue", "green", "black")
+_MODEL_COLOURS = ("vermillion", "blue", "purple", "green", "black")
 
 
 def _check_models(names, gains):
@@ -222,7 +237,9 @@ def plot_promised_gains(ax, names, gains, errors, cost):
         )
     ax.bar(names, gains, yerr=errors, color=[PALETTE[c] for c in _MODEL_COLOURS[: len(names)]])
     ax.axhline(cost, color=PALETTE["orange"], linestyle="--", label="cost of shorts")
-    ax.tick_params(axis="x", labelrotation=20)
+    ax.tick_params(axis="x", labelrotation=30)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
     return decorate(ax, ylabel="promised gain in P(ice cream)")
 
 
@@ -237,7 +254,7 @@ def plot_regret(ax, true_gain, names, gains, costs):
     True
     >>> plt.close(fig)
     """
-    styles = ("-", "--", "-", ":")
+    styles = ("-", "--", "-.", "-", ":")
     _check_models(names, gains)
     for name, gain, colour, style in zip(
         names, gains, _MODEL_COLOURS[: len(names)], styles[: len(names)], strict=True
