@@ -60,11 +60,13 @@ from .validation import (
 __all__ = [
     "METHODS",
     "Environment",
+    "append_cue",
     "pool_and_resplit",
     "sample_coloured_environments",
     "accuracy",
     "backpropagate",
     "environment_risks",
+    "fit_and_score",
     "fit_least_squares",
     "init_model",
     "objective",
@@ -177,8 +179,8 @@ class Environment:
     Attributes
     ----------
     features : ndarray, shape (n_seeds, n, 128) or (n_seeds, n, 129)
-        Coloured images (:mod:`lib.coloured_digits`), with one extra 0/1 column when the
-        environment carries a second cue.
+        Coloured images (:mod:`lib.coloured_digits`), with one extra 0/1 column after
+        :func:`append_cue`.
     grey : ndarray, shape (n_seeds, n, 64)
         The same images without colour (and without the extra cue).
     label, colour : ndarray of int, shape (n_seeds, n)
@@ -202,7 +204,6 @@ def sample_coloured_environments(
     fractions,
     label_noise: float,
     n_seeds,
-    cue_agreements=None,
     rng: np.random.Generator,
 ) -> list:
     """Split the digit pool into disjoint environments and colour each, for ``n_seeds`` seeds.
@@ -221,9 +222,6 @@ def sample_coloured_environments(
         Share of the pool per environment, as for ``split_pool``.
     label_noise : float
     n_seeds : int
-    cue_agreements : sequence of float, optional
-        If given, each environment gets one more feature, a 0/1 *cue* equal to the label with
-        this probability: a second spurious feature.
     rng : numpy.random.Generator
 
     Returns
@@ -248,10 +246,6 @@ def sample_coloured_environments(
         raise ValueError(
             f"fractions must have one entry per environment ({agreements.size}), got {fractions}"
         )
-    if cue_agreements is not None:
-        cue_agreements = check_probabilities(cue_agreements, "cue_agreements")
-        if cue_agreements.shape != agreements.shape:
-            raise ValueError("cue_agreements must have one entry per environment")
     label_noise = check_probability(label_noise, "label_noise")
     n_seeds = check_positive_int(n_seeds, "n_seeds")
     rng = check_generator(rng)
@@ -267,13 +261,9 @@ def sample_coloured_environments(
                 )
             )
     environments = []
-    for k, data in enumerate(drawn):
+    for data in drawn:
         features = np.stack([d.features for d in data])
         label = np.stack([d.label for d in data])
-        if cue_agreements is not None:
-            agree = rng.random(label.shape) < cue_agreements[k]
-            cue = np.where(agree, label, 1 - label)
-            features = np.concatenate([features, cue[..., None].astype(np.float64)], axis=2)
         environments.append(
             Environment(
                 features=features,
@@ -283,6 +273,46 @@ def sample_coloured_environments(
             )
         )
     return environments
+
+
+def append_cue(environments, agreements, *, rng: np.random.Generator) -> list:
+    """Return the environments with one more feature: a 0/1 cue equal to the label or not.
+
+    In environment ``k`` the cue equals the label with probability ``agreements[k]``, drawn
+    independently of everything else: a second spurious feature, added to the very same
+    examples, so that a comparison with and without the cue is paired example by example.
+
+    Examples
+    --------
+    >>> from lib.coloured_digits import load_digit_pool
+    >>> images, digits = load_digit_pool()
+    >>> envs = sample_coloured_environments(
+    ...     images, digits, (0.9, 0.1), fractions=(0.5, 0.5), label_noise=0.25, n_seeds=1,
+    ...     rng=np.random.default_rng(0))
+    >>> cued = append_cue(envs, (1.0, 0.0), rng=np.random.default_rng(1))
+    >>> cued[0].features.shape
+    (1, 898, 129)
+    >>> bool(np.all(cued[0].features[..., -1] == cued[0].label))
+    True
+    """
+    rng = check_generator(rng)
+    if len(environments) < 1 or not all(isinstance(e, Environment) for e in environments):
+        raise TypeError("environments must be a non-empty sequence of Environment")
+    agreements = check_probabilities(agreements, "agreements")
+    if agreements.shape != (len(environments),):
+        raise ValueError(
+            f"agreements must have one entry per environment ({len(environments)}), "
+            f"got {agreements}"
+        )
+    result = []
+    for env, p in zip(environments, agreements):
+        agree = rng.random(env.label.shape) < p
+        cue = np.where(agree, env.label, 1 - env.label).astype(np.float64)
+        features = np.concatenate([env.features, cue[..., None]], axis=2)
+        result.append(
+            Environment(features=features, grey=env.grey, label=env.label, colour=env.colour)
+        )
+    return result
 
 
 def pool_and_resplit(environments, *, rng: np.random.Generator) -> list:
@@ -391,11 +421,11 @@ def _check_inputs(params, inputs) -> np.ndarray:
 def _forward(params, inputs):
     # Logits (n_models, n_examples) and, for the hidden-layer model, its activations.
     if "weights_in" not in params:
-        return np.einsum("mnd,md->mn", inputs, params["weights_out"]) + params["bias_out"][
+        return (inputs @ params["weights_out"][..., None])[..., 0] + params["bias_out"][
             :, None
         ], None
     hidden = np.maximum(inputs @ params["weights_in"] + params["bias_in"][:, None, :], 0.0)
-    logits = np.einsum("mnh,mh->mn", hidden, params["weights_out"]) + params["bias_out"][:, None]
+    logits = (hidden @ params["weights_out"][..., None])[..., 0] + params["bias_out"][:, None]
     return logits, hidden
 
 
@@ -452,14 +482,14 @@ def backpropagate(params: dict, inputs, coefficients) -> dict:
 def _backward(params, inputs, coefficients, hidden):
     if hidden is None:
         return {
-            "weights_out": np.einsum("mn,mnd->md", coefficients, inputs),
+            "weights_out": (coefficients[:, None, :] @ inputs)[:, 0],
             "bias_out": coefficients.sum(axis=1),
         }
     upstream = coefficients[..., None] * params["weights_out"][:, None, :] * (hidden > 0)
     return {
         "weights_in": inputs.transpose(0, 2, 1) @ upstream,
         "bias_in": upstream.sum(axis=1),
-        "weights_out": np.einsum("mn,mnh->mh", coefficients, hidden),
+        "weights_out": (coefficients[:, None, :] @ hidden)[:, 0],
         "bias_out": coefficients.sum(axis=1),
     }
 
@@ -705,6 +735,49 @@ def train(
                     learning_rate * corrected / (np.sqrt(second / (1 - 0.999**step)) + 1e-8)
                 )
     return params
+
+
+def fit_and_score(params: dict, environments, test, *, grey: bool = False, **training):
+    """Train on ``environments`` and return ``(training accuracy, test accuracy)`` per model.
+
+    Training accuracy is the mean of the environments' accuracies, as the reference code of
+    Arjovsky et al. reports it.
+
+    Parameters
+    ----------
+    params : dict
+        Initial parameters (:func:`init_model`), shared by the methods compared.
+    environments : sequence of Environment
+        The training environments.
+    test : Environment
+    grey : bool
+        Use the grey images instead of the coloured features (the grey-scale oracle).
+    **training
+        Passed to :func:`train` (``method``, ``steps``, ``learning_rate``, ...).
+
+    Returns
+    -------
+    train_accuracy, test_accuracy : ndarray, shape (n_models,)
+
+    Examples
+    --------
+    >>> from lib.coloured_digits import load_digit_pool
+    >>> images, digits = load_digit_pool()
+    >>> *envs, test = sample_coloured_environments(
+    ...     images, digits, (1.0, 1.0, 1.0), fractions=(0.4, 0.4, 0.2), label_noise=0.0,
+    ...     n_seeds=2, rng=np.random.default_rng(0))
+    >>> params = init_model(128, 0, n_models=2, rng=np.random.default_rng(1))
+    >>> train_accuracy, test_accuracy = fit_and_score(
+    ...     params, envs, test, method="erm", steps=100, learning_rate=0.05, l2_weight=0.0)
+    >>> bool(np.all(test_accuracy > 0.95))
+    True
+    """
+    if not all(isinstance(e, Environment) for e in (*environments, test)):
+        raise TypeError("environments and test must be Environment instances")
+    pairs = [e.pair(grey=grey) for e in environments]
+    trained = train(params, pairs, **training)
+    train_accuracy = np.mean([accuracy(trained, *pair) for pair in pairs], axis=0)
+    return train_accuracy, accuracy(trained, *test.pair(grey=grey))
 
 
 def accuracy(params: dict, inputs, labels) -> np.ndarray:

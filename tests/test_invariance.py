@@ -9,8 +9,10 @@ from lib.invariance import (
     METHODS,
     Environment,
     accuracy,
+    append_cue,
     backpropagate,
     environment_risks,
+    fit_and_score,
     fit_least_squares,
     init_model,
     objective,
@@ -213,26 +215,48 @@ def test_coloured_environments_are_disjoint_per_seed_and_have_their_agreement(po
         assert shared == 0  # the bundled pool has no two identical images
 
 
-def test_extra_cue_has_its_agreement_and_resplit_keeps_the_examples(pool):
+def test_appended_cue_has_its_agreement_and_leaves_the_rest_unchanged(pool):
     images, digits = pool
-    envs = sample_coloured_environments(
+    plain = sample_coloured_environments(
         images,
         digits,
         (1.0, 0.0),
         fractions=(0.5, 0.5),
         label_noise=0.0,
         n_seeds=4,
-        cue_agreements=(0.8, 0.8),
         rng=np.random.default_rng(4),
     )
-    cue = envs[0].features[..., -1]
-    assert envs[0].features.shape[-1] == 129
-    assert abs(np.mean(cue == envs[0].label) - 0.8) < 4 * np.sqrt(0.16 / cue.size)
+    envs = append_cue(plain, (0.8, 0.3), rng=np.random.default_rng(6))
+    for env, base, p in zip(envs, plain, (0.8, 0.3)):
+        assert env.features.shape[-1] == 129
+        assert np.array_equal(env.features[..., :-1], base.features)
+        cue = env.features[..., -1]
+        assert abs(np.mean(cue == env.label) - p) < 4 * np.sqrt(p * (1 - p) / cue.size)
+
+
+def test_resplit_keeps_every_example_with_its_label_and_mixes_the_environments(pool):
+    images, digits = pool
+    envs = sample_coloured_environments(
+        images,
+        digits,
+        (1.0, 0.0),
+        fractions=(0.5, 0.5),
+        label_noise=0.25,
+        n_seeds=4,
+        rng=np.random.default_rng(4),
+    )
     mixed = pool_and_resplit(envs, rng=np.random.default_rng(5))
     assert [m.label.shape for m in mixed] == [e.label.shape for e in envs]
-    before = np.sort(np.concatenate([e.label for e in envs], axis=1), axis=1)
-    after = np.sort(np.concatenate([m.label for m in mixed], axis=1), axis=1)
-    assert np.array_equal(before, after)
+
+    def rows(environments, seed):
+        # Each example as (features, label), sorted: the multiset of examples per seed.
+        return sorted(
+            e.features[seed, i].tobytes() + bytes([e.label[seed, i]])
+            for e in environments
+            for i in range(e.label.shape[1])
+        )
+
+    assert rows(envs, 0) == rows(mixed, 0) and rows(envs, 3) == rows(mixed, 3)
     for m in mixed:  # colour agreement 1 and 0 pooled: about one half in each new part
         assert abs(np.mean(m.colour == m.label) - 0.5) < 4 * np.sqrt(0.25 / m.label.size)
     assert isinstance(mixed[0], Environment)
@@ -319,3 +343,16 @@ def test_environment_sampler_rejects_mismatched_arguments(pool):
         )
     with pytest.raises(TypeError, match="environments must be"):
         pool_and_resplit([1, 2], rng=np.random.default_rng(0))
+    envs = sample_coloured_environments(
+        images,
+        digits,
+        (0.9,),
+        fractions=(0.5,),
+        label_noise=0.25,
+        n_seeds=1,
+        rng=np.random.default_rng(0),
+    )
+    with pytest.raises(ValueError, match="one entry per environment"):
+        append_cue(envs, (0.5, 0.5), rng=np.random.default_rng(0))
+    with pytest.raises(TypeError, match="environments and test must be"):
+        fit_and_score({}, [1], envs[0], method="erm")
