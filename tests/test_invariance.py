@@ -1,0 +1,358 @@
+"""Tests of lib.invariance: gradients against finite differences, closed forms, bad inputs."""
+
+import numpy as np
+import pytest
+from scipy.optimize import check_grad
+
+from lib.coloured_digits import load_digit_pool
+from lib.invariance import (
+    METHODS,
+    Environment,
+    accuracy,
+    append_cue,
+    backpropagate,
+    environment_risks,
+    fit_and_score,
+    fit_least_squares,
+    init_model,
+    objective,
+    pool_and_resplit,
+    predict_logits,
+    sample_coloured_environments,
+    sample_sem,
+    sem_coefficients,
+    train,
+)
+
+
+def small_problem(n_hidden, n_models=2, n_features=5, sizes=(30, 20)):
+    rng = np.random.default_rng(n_hidden + 1)
+    params = init_model(n_features, n_hidden, n_models=n_models, rng=rng)
+    for name in params:  # non-zero biases, so their gradients are tested too
+        params[name] = params[name] + 0.1 * rng.standard_normal(params[name].shape)
+    environments = [
+        (rng.standard_normal((n_models, n, n_features)), rng.integers(0, 2, (n_models, n)))
+        for n in sizes
+    ]
+    return params, environments
+
+
+def flatten(params):
+    return np.concatenate([params[name].ravel() for name in sorted(params)])
+
+
+def unflatten(vector, like):
+    out, start = {}, 0
+    for name in sorted(like):
+        size = like[name].size
+        out[name] = vector[start : start + size].reshape(like[name].shape)
+        start += size
+    return out
+
+
+@pytest.mark.parametrize("n_hidden", [0, 4])
+@pytest.mark.parametrize("method", METHODS)
+def test_every_objective_gradient_matches_finite_differences(n_hidden, method):
+    params, environments = small_problem(n_hidden)
+    q = np.array([[0.3, 0.7], [0.6, 0.4]])
+    kwargs = {"method": method, "penalty_weight": 7.0, "group_weights": q}
+
+    def value(vector, model):
+        return objective(unflatten(vector, params), environments, **kwargs)[0][model]
+
+    def gradient(vector, model):
+        current = unflatten(vector, params)
+        _, coefficients = objective(current, environments, **kwargs)
+        total = {name: np.zeros_like(v) for name, v in current.items()}
+        for (x, _), c in zip(environments, coefficients):
+            for name, g in backpropagate(current, x, c).items():
+                total[name] += g
+        return flatten(
+            {
+                name: g * (np.arange(2) == model).reshape((2,) + (1,) * (g.ndim - 1))
+                for name, g in total.items()
+            }
+        )
+
+    for model in range(2):
+        error = check_grad(value, gradient, flatten(params), model, epsilon=1e-6)
+        assert error < 1e-5 * max(1.0, np.linalg.norm(gradient(flatten(params), model)))
+
+
+def test_irm_penalty_is_the_squared_scale_gradient_by_finite_differences():
+    # The IRMv1 penalty is (d R_e(s f) / ds at s = 1)^2: check g_e against a central difference.
+    params, environments = small_problem(0, n_models=1, sizes=(40,))
+    base = environment_risks(params, environments)[0, 0]
+    erm = objective(params, environments, method="erm")[0][0]
+    irm = objective(params, environments, method="irm", penalty_weight=1.0)[0][0]
+    h = 1e-5
+    shifted = [{name: v * (1 + sign * h) for name, v in params.items()} for sign in (1, -1)]
+    risks = [environment_risks(p, environments)[0, 0] for p in shifted]
+    assert base == pytest.approx(erm)
+    assert irm - erm == pytest.approx(((risks[0] - risks[1]) / (2 * h)) ** 2, rel=1e-5)
+
+
+def test_vrex_penalty_is_the_variance_of_risks_and_dro_the_weighted_risk():
+    params, environments = small_problem(3)
+    risks = environment_risks(params, environments)
+    vrex = objective(params, environments, method="vrex", penalty_weight=2.0)[0]
+    assert vrex == pytest.approx(risks.mean(axis=1) + 2.0 * risks.var(axis=1))
+    q = np.array([[1.0, 0.0], [0.25, 0.75]])
+    dro = objective(params, environments, method="dro", group_weights=q)[0]
+    assert dro == pytest.approx((q * risks).sum(axis=1))
+
+
+def test_penalties_vanish_with_one_environment_for_vrex_and_not_for_irm():
+    params, environments = small_problem(0, sizes=(50,))
+    erm = objective(params, environments, method="erm")[0]
+    assert objective(params, environments, method="vrex", penalty_weight=9.0)[0] == (
+        pytest.approx(erm)
+    )
+    assert np.all(objective(params, environments, method="irm", penalty_weight=9.0)[0] > erm)
+
+
+@pytest.mark.parametrize("sigma", [0.5, 1.0, 2.0])
+def test_fitted_sem_coefficients_match_the_closed_form(sigma):
+    x, y = sample_sem(200_000, sigma, rng=np.random.default_rng(int(sigma * 10)))
+    closed = sem_coefficients(sigma)
+    fits = {
+        "x1": fit_least_squares(x[:, :1], y),
+        "x2": fit_least_squares(x[:, 1:], y),
+        "both": fit_least_squares(x, y),
+    }
+    for name, fitted in fits.items():
+        # Standard errors of these slopes are below 0.005 at this n; allow 0.02.
+        np.testing.assert_allclose(fitted, closed[name], atol=0.02)
+
+
+def test_only_the_causal_coefficient_is_the_same_in_every_environment():
+    coefficients = [sem_coefficients(s) for s in (0.5, 1.0, 2.0)]
+    assert len({c["x1"] for c in coefficients}) == 1
+    assert len({c["x2"] for c in coefficients}) == 3
+    assert len({c["both"] for c in coefficients}) == 3
+
+
+def test_least_squares_recovers_an_exact_fit_and_rejects_bad_shapes():
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    np.testing.assert_allclose(fit_least_squares(x, x @ [2.0, -1.0]), [2.0, -1.0])
+    with pytest.raises(ValueError, match="inputs must be"):
+        fit_least_squares(x, [1.0, 2.0])
+    with pytest.raises(ValueError, match="at least as many rows"):
+        fit_least_squares([[1.0, 2.0]], [1.0])
+
+
+def test_training_lowers_each_objective_and_erm_learns_a_separable_rule():
+    params, environments = small_problem(0, sizes=(60, 60))
+    for x, y in environments:
+        y[:] = (x[..., 0] > 0).astype(int)
+    for method in METHODS:
+        kwargs = {"penalty_weight": 10.0} if method in ("irm", "vrex") else {}
+        before = objective(params, environments, method=method, **kwargs)[0]
+        trained = train(
+            params,
+            environments,
+            method=method,
+            steps=200,
+            learning_rate=0.05,
+            l2_weight=0.0,
+            **kwargs,
+        )
+        after = objective(trained, environments, method=method, **kwargs)[0]
+        assert np.all(after < before), method
+    assert np.all(accuracy(trained, *environments[0]) > 0.9)
+
+
+def test_train_does_not_modify_its_input_and_is_deterministic():
+    params, environments = small_problem(2)
+    copy = {name: value.copy() for name, value in params.items()}
+    a = train(
+        params,
+        environments,
+        method="irm",
+        steps=5,
+        learning_rate=0.01,
+        l2_weight=0.001,
+        penalty_weight=100.0,
+        anneal_steps=2,
+    )
+    b = train(
+        params,
+        environments,
+        method="irm",
+        steps=5,
+        learning_rate=0.01,
+        l2_weight=0.001,
+        penalty_weight=100.0,
+        anneal_steps=2,
+    )
+    assert all(np.array_equal(params[n], copy[n]) for n in params)
+    assert all(np.array_equal(a[n], b[n]) for n in a)
+
+
+@pytest.fixture(scope="module")
+def pool():
+    return load_digit_pool()
+
+
+def test_coloured_environments_are_disjoint_per_seed_and_have_their_agreement(pool):
+    images, digits = pool
+    envs = sample_coloured_environments(
+        images,
+        digits,
+        (0.9, 0.2),
+        fractions=(0.5, 0.5),
+        label_noise=0.25,
+        n_seeds=20,
+        rng=np.random.default_rng(3),
+    )
+    for env, p in zip(envs, (0.9, 0.2)):
+        agree = np.mean(env.colour == env.label)
+        assert abs(agree - p) < 4 * np.sqrt(p * (1 - p) / env.label.size)
+    # Same seed, two environments: the images (grey rows) must not repeat across them.
+    for seed in range(3):
+        rows_a = {row.tobytes() for row in envs[0].grey[seed]}
+        shared = sum(row.tobytes() in rows_a for row in envs[1].grey[seed])
+        assert shared == 0  # the bundled pool has no two identical images
+
+
+def test_appended_cue_has_its_agreement_and_leaves_the_rest_unchanged(pool):
+    images, digits = pool
+    plain = sample_coloured_environments(
+        images,
+        digits,
+        (1.0, 0.0),
+        fractions=(0.5, 0.5),
+        label_noise=0.0,
+        n_seeds=4,
+        rng=np.random.default_rng(4),
+    )
+    envs = append_cue(plain, (0.8, 0.3), rng=np.random.default_rng(6))
+    for env, base, p in zip(envs, plain, (0.8, 0.3)):
+        assert env.features.shape[-1] == 129
+        assert np.array_equal(env.features[..., :-1], base.features)
+        cue = env.features[..., -1]
+        assert abs(np.mean(cue == env.label) - p) < 4 * np.sqrt(p * (1 - p) / cue.size)
+
+
+def test_resplit_keeps_every_example_with_its_label_and_mixes_the_environments(pool):
+    images, digits = pool
+    envs = sample_coloured_environments(
+        images,
+        digits,
+        (1.0, 0.0),
+        fractions=(0.5, 0.5),
+        label_noise=0.25,
+        n_seeds=4,
+        rng=np.random.default_rng(4),
+    )
+    mixed = pool_and_resplit(envs, rng=np.random.default_rng(5))
+    assert [m.label.shape for m in mixed] == [e.label.shape for e in envs]
+
+    def rows(environments, seed):
+        # Each example as (features, label), sorted: the multiset of examples per seed.
+        return sorted(
+            e.features[seed, i].tobytes() + bytes([e.label[seed, i]])
+            for e in environments
+            for i in range(e.label.shape[1])
+        )
+
+    assert rows(envs, 0) == rows(mixed, 0) and rows(envs, 3) == rows(mixed, 3)
+    for m in mixed:  # colour agreement 1 and 0 pooled: about one half in each new part
+        assert abs(np.mean(m.colour == m.label) - 0.5) < 4 * np.sqrt(0.25 / m.label.size)
+    assert isinstance(mixed[0], Environment)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda p, e: objective(p, e, method="sgd"), ValueError, "method must be one of"),
+        (
+            lambda p, e: objective(p, e, method="irm", penalty_weight=-1.0),
+            ValueError,
+            "penalty_weight must be non-negative",
+        ),
+        (
+            lambda p, e: objective(p, e, method="dro", group_weights=[[0.5, 0.6]] * 2),
+            ValueError,
+            "group_weights must be",
+        ),
+        (lambda p, e: objective(p, [], method="erm"), ValueError, "non-empty sequence"),
+        (
+            lambda p, e: objective(p, [(e[0][0], e[0][1] + 2)], method="erm"),
+            ValueError,
+            "must be 0/1",
+        ),
+        (lambda p, e: predict_logits(p, np.zeros((2, 3, 4))), ValueError, "inputs must have"),
+        (lambda p, e: predict_logits([1, 2], np.zeros((2, 3, 5))), TypeError, "params must be"),
+        (
+            lambda p, e: backpropagate(p, e[0][0], np.zeros((2, 3))),
+            ValueError,
+            "coefficients must have shape",
+        ),
+        (
+            lambda p, e: train(p, e, method="erm", steps=0, learning_rate=0.1, l2_weight=0.0),
+            ValueError,
+            "steps must be",
+        ),
+        (
+            lambda p, e: train(p, e, method="erm", steps=1, learning_rate=0.0, l2_weight=0.0),
+            ValueError,
+            "learning_rate must be positive",
+        ),
+        (
+            lambda p, e: train(p, e, method="erm", steps=1, learning_rate=0.1, l2_weight=-1.0),
+            ValueError,
+            "l2_weight must be non-negative",
+        ),
+        (lambda p, e: sem_coefficients(0.0), ValueError, "sigma must be positive"),
+        (lambda p, e: sample_sem(10, 1.0, rng=1), TypeError, "rng must be"),
+        (
+            lambda p, e: init_model(3, -1, n_models=1, rng=np.random.default_rng(0)),
+            ValueError,
+            "n_hidden must be an integer >= 0",
+        ),
+    ],
+)
+def test_bad_inputs_are_rejected(call, error, match):
+    params, environments = small_problem(0)
+    with pytest.raises(error, match=match):
+        call(params, environments)
+
+
+def test_environment_sampler_rejects_mismatched_arguments(pool):
+    images, digits = pool
+    with pytest.raises(ValueError, match="fractions must have one entry"):
+        sample_coloured_environments(
+            images,
+            digits,
+            (0.9, 0.8),
+            fractions=(0.5,),
+            label_noise=0.25,
+            n_seeds=1,
+            rng=np.random.default_rng(0),
+        )
+    with pytest.raises(ValueError, match="agreements must be in"):
+        sample_coloured_environments(
+            images,
+            digits,
+            (1.2,),
+            fractions=(0.5,),
+            label_noise=0.25,
+            n_seeds=1,
+            rng=np.random.default_rng(0),
+        )
+    with pytest.raises(TypeError, match="environments must be"):
+        pool_and_resplit([1, 2], rng=np.random.default_rng(0))
+    envs = sample_coloured_environments(
+        images,
+        digits,
+        (0.9,),
+        fractions=(0.5,),
+        label_noise=0.25,
+        n_seeds=1,
+        rng=np.random.default_rng(0),
+    )
+    with pytest.raises(ValueError, match="one entry per environment"):
+        append_cue(envs, (0.5, 0.5), rng=np.random.default_rng(0))
+    with pytest.raises(TypeError, match="environments and test must be"):
+        fit_and_score({}, [1], envs[0], method="erm")
