@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import minimize
 from scipy.special import expit, logit
 from sklearn.linear_model import LogisticRegression
 
@@ -371,6 +372,29 @@ def log_likelihood(snaps, probabilities) -> np.ndarray:
         return np.where(snaps == 1, np.log(probabilities), np.log1p(-probabilities))
 
 
+def _negative_log_likelihood(params, attribute, snaps, counts):
+    # weighted logistic log-loss of (slope, intercept) and its gradient
+    score = params[0] * attribute + params[1]
+    loss = counts @ (np.logaddexp(0, score) - snaps * score)
+    residual = counts * (expit(score) - snaps)
+    return loss, np.array([residual @ attribute, residual.sum()])
+
+
+def _fit_weighted_logistic(attribute, snaps, counts) -> np.ndarray:
+    """Return the fitted log-odds of an unpenalised two-parameter logistic regression on grouped
+    data. Hand-written (scipy's BFGS on the exact gradient) because scikit-learn's solver takes
+    about a tenth of a second per fit here and the profile needs hundreds of fits."""
+    result = minimize(
+        _negative_log_likelihood,
+        np.zeros(2),
+        args=(attribute, snaps, counts),
+        jac=True,
+        method="BFGS",
+        options={"gtol": 1e-9, "maxiter": 1_000},
+    )
+    return result.x[0] * attribute + result.x[1]
+
+
 def profile_fly_share(kinds, snaps, shares) -> np.ndarray:
     """Return the profile log-likelihood of each ``share`` of a utility put on flies.
 
@@ -403,16 +427,18 @@ def profile_fly_share(kinds, snaps, shares) -> np.ndarray:
     shares = check_probabilities(shares, "shares")
     if shares.ndim != 1:
         raise ValueError(f"shares must be 1-d, got shape {shares.shape}")
+    # The likelihood depends on the data only through the snap counts of each kind, so each fit
+    # runs on (kind, snap) groups weighted by their sizes: the same maximum, far faster.
+    groups = np.array([(k, y) for k in range(len(KINDS)) for y in (0, 1)])
+    counts = np.array([np.sum((kinds == k) & (snaps == y)) for k, y in groups], dtype=float)
+    groups, counts = groups[counts > 0], counts[counts > 0]
     profile = np.empty(shares.size)
     for index, share in enumerate(shares):
-        attribute = share * IS_FLY[kinds] + (1 - share) * IS_DOT[kinds]
+        attribute = share * IS_FLY[groups[:, 0]] + (1 - share) * IS_DOT[groups[:, 0]]
         if np.ptp(attribute) == 0:
             # one value for every object: only the intercept can be fitted
-            rate = snaps.mean()
-            profile[index] = np.sum(log_likelihood(snaps, np.full(snaps.shape, rate)))
-            continue
-        model = LogisticRegression(C=np.inf, tol=1e-10, max_iter=10_000)
-        model.fit(attribute[:, None].astype(float), snaps)
-        fitted = model.predict_proba(attribute[:, None].astype(float))[:, 1]
-        profile[index] = np.sum(log_likelihood(snaps, fitted))
+            fitted = np.full(groups.shape[0], snaps.mean())
+        else:
+            fitted = expit(_fit_weighted_logistic(attribute, groups[:, 1], counts))
+        profile[index] = counts @ log_likelihood(groups[:, 1], fitted)
     return profile

@@ -184,3 +184,20 @@ def test_log_likelihood_of_certain_wrong_prediction_is_minus_infinity():
 def test_bad_inputs_raise(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_weighted_logistic_gradient_matches_finite_differences():
+    from scipy.optimize import check_grad
+
+    from lib.goals import _negative_log_likelihood
+
+    attribute = np.array([0.0, 0.3, 0.7, 1.0, 0.0, 1.0])
+    snaps = np.array([0, 0, 1, 1, 1, 0])
+    counts = np.array([40.0, 3.0, 5.0, 30.0, 2.0, 1.0])
+    for params in ([0.0, 0.0], [2.5, -1.0], [-4.0, 3.0]):
+        error = check_grad(
+            lambda p: _negative_log_likelihood(p, attribute, snaps, counts)[0],
+            lambda p: _negative_log_likelihood(p, attribute, snaps, counts)[1],
+            np.array(params),
+        )
+        assert error < 1e-4
