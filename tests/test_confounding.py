@@ -183,6 +183,29 @@ def test_regrets_of_the_closed_forms():
     assert decision_regret(-0.05, label, 0.4) == 0 < decision_regret(-0.05, erm, 0.4)
 
 
+def test_control_world_has_no_confounding():
+    # The premise of the chapter's controls: when the sun does not affect ice cream,
+    # P(Y | S) = P(Y | do(S)) in every town, so every predictor from shorts promises the true effect.
+    q = np.linspace(0.0, 1.0, 11)
+    np.testing.assert_allclose(
+        predict_from_shorts(UNCONFOUNDED, q),
+        predict_under_intervention(UNCONFOUNDED, q),
+        atol=1e-12,
+    )
+    np.testing.assert_allclose(
+        observational_contrast(UNCONFOUNDED, q), causal_effect(UNCONFOUNDED, q), atol=1e-12
+    )
+
+
+def test_regret_is_a_step_function_of_the_promise():
+    # Why the chapter checks promises, not regrets: every promise on one side of the cost gives
+    # the same regret, so regrets of well-estimated models carry no sampling error.
+    promises = np.linspace(0.1001, 0.9, 50)
+    acted = decision_regret(-0.05, promises, 0.1)
+    assert np.unique(acted).size == 1 and acted[0] == pytest.approx(0.15)
+    np.testing.assert_array_equal(decision_regret(-0.05, promises - 0.9, 0.1), 0.0)
+
+
 def test_pooled_predictor_mixes_by_the_share_of_days_with_each_value_of_shorts():
     # P_pi(Y | s) = alpha_s P_t(Y | s) + (1 - alpha_s) P_r(Y | s), alpha_s the target's share of
     # the days with S = s (not of all days); the naive mix by pi differs.
