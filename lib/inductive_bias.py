@@ -15,6 +15,9 @@ small experiments that test that premise against what parameters and training ac
 - Boolean tasks on the cube ``{-1, 1}**n``: majority (simple structure) and parity (none).
 
 The gradients are written by hand because the book has no automatic differentiation library;
+the network's products use :func:`numpy.einsum` rather than BLAS (``@``), so that a long training
+run gives the same numbers under every OpenBLAS kernel (a chaotic optimisation would otherwise
+amplify the kernels' different summation orders into different minima);
 ``tests/test_inductive_bias.py`` checks each against finite differences
 (:func:`scipy.optimize.check_grad`). Adam is written by hand because SciPy has no first-order
 optimiser whose iterates can be recorded, and spectral bias is a statement about that trajectory.
@@ -400,15 +403,20 @@ def _forward(theta, x, n_hidden):
     if x.ndim != 2:
         raise ValueError(f"x must be 2-d (n, n_inputs), got shape {x.shape}")
     w1, b1, w2, b2 = _unpack(theta, x.shape[1], n_hidden)
-    hidden = np.tanh(x @ w1 + b1)
-    return hidden @ w2 + b2, hidden, w2
+    hidden = np.tanh(np.einsum("ni,ih->nh", x, w1) + b1)
+    return np.einsum("nh,h->n", hidden, w2) + b2, hidden, w2
 
 
 def _backward(x, hidden, w2, d_logits) -> np.ndarray:
     """Gradient of sum(d_logits * logits) with respect to theta, by the chain rule."""
     d_hidden = np.outer(d_logits, w2) * (1 - hidden**2)
     return np.concatenate(
-        [(x.T @ d_hidden).ravel(), d_hidden.sum(axis=0), hidden.T @ d_logits, [d_logits.sum()]]
+        [
+            np.einsum("ni,nh->ih", x, d_hidden).ravel(),
+            d_hidden.sum(axis=0),
+            np.einsum("nh,n->h", hidden, d_logits),
+            [d_logits.sum()],
+        ]
     )
 
 
@@ -504,8 +512,8 @@ def linear_squared_error(coefficients, features, y) -> tuple[float, np.ndarray]:
         raise ValueError(
             f"features must have shape ({y.size}, {coefficients.size}), got {features.shape}"
         )
-    residual = features @ coefficients - y
-    return float(np.mean(residual**2)), 2 * features.T @ residual / y.size
+    residual = np.einsum("nk,k->n", features, coefficients) - y
+    return float(np.mean(residual**2)), 2 * np.einsum("nk,n->k", features, residual) / y.size
 
 
 def train_adam(
