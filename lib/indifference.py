@@ -38,8 +38,8 @@ __all__ = [
     "sample_euler_rotations",
     "sample_goals",
     "sample_uniform_rotations",
-    "scheming_share_over_behaviours",
-    "scheming_share_over_goals",
+    "bad_deployment_share_over_behaviours",
+    "bad_deployment_share_over_goals",
     "up_direction_in_body",
 ]
 
@@ -433,22 +433,24 @@ def sample_behaviours(world: GoalWorld, n: int, *, rng: np.random.Generator) -> 
     return rng.integers(0, 2, size=(n, world.n_train + world.n_deploy))
 
 
-def scheming_share_over_goals(world: GoalWorld) -> Fraction:
-    """Return P(scheming | good in training) under indifference over goals: ``K / (K + 2)``.
+def bad_deployment_share_over_goals(world: GoalWorld) -> Fraction:
+    """Return P(bad in deployment | good in training) under indifference over goals: ``K / (K + 2)``.
 
     Of the ``2 (K + 1)`` goals, the ``K`` short-horizon proxies fail training; of the ``K + 2``
-    left, the ``K`` long-horizon proxies scheme.
+    left, the ``K`` long-horizon proxies act badly in deployment. (In the toy these are the
+    goals that scheme, so here the share of bad deployment behaviour is also the share of
+    schemers; over behaviours it is not, since behaviours carry no goals.)
 
     Examples
     --------
-    >>> scheming_share_over_goals(GoalWorld(20))
+    >>> bad_deployment_share_over_goals(GoalWorld(20))
     Fraction(10, 11)
     """
     world = _check_world(world)
     return Fraction(world.n_proxies, world.n_proxies + 2)
 
 
-def scheming_share_over_behaviours(world: GoalWorld) -> Fraction:
+def bad_deployment_share_over_behaviours(world: GoalWorld) -> Fraction:
     """Return P(bad somewhere in deployment | good in training) under indifference over behaviours.
 
     All ``2**n_deploy`` deployment patterns are equally likely after good training, and all but
@@ -456,7 +458,7 @@ def scheming_share_over_behaviours(world: GoalWorld) -> Fraction:
 
     Examples
     --------
-    >>> scheming_share_over_behaviours(GoalWorld(20))
+    >>> bad_deployment_share_over_behaviours(GoalWorld(20))
     Fraction(3, 4)
     """
     world = _check_world(world)

@@ -268,3 +268,39 @@ def test_expected_interpolant_mse_at_zero_scale_is_the_min_norm_error():
     assert expected_interpolant_mse(x, y, 6, 0.0, grid, grid**2) == pytest.approx(
         expected, rel=1e-12
     )
+
+
+# --- Checks moved out of chapter 06: identities and theorems are tests, not claims ---------------
+
+ESSAY_CASE = (99_999_008, 49_999_505, Fraction(1, 19_999))
+
+
+def test_chernoff_bound_lies_above_the_exact_tail_on_the_essay_case():
+    # A theorem (Chernoff), so a test; the chapter prints the gap, about 4.10 orders of magnitude.
+    exact = float(log10_binomial_upper_tail(*ESSAY_CASE))
+    bound = log10_chernoff_bound(*ESSAY_CASE)
+    assert 4.0 < bound - exact < 4.2
+
+
+def test_essay_tail_value():
+    mantissa, exponent = scientific(log10_binomial_upper_tail(*ESSAY_CASE))
+    assert (round(mantissa, 3), exponent) == (1.045, -184_946_674)
+
+
+def test_mpmath_footnote_directly():
+    # The essay's footnote: the share "underflows to zero in the Python mpmath library". mpmath's
+    # numbers have an unbounded exponent, so computed directly, at mpmath's default 15 digits, the
+    # leading term C(n, k) p^k (1-p)^(n-k) does not underflow: it matches the series' leading
+    # term (the series adds only log10(1 + r_0 + ...) ~ 2.2e-5 to it). mpmath's regularized
+    # incomplete beta function, the textbook route to a binomial tail, does not return 0 either:
+    # it raises a convergence error. So the footnote is not reproduced by these two routes; it may
+    # describe another one (e.g. summing pmf terms converted to float).
+    mpmath = pytest.importorskip("mpmath")
+    n, k, p = ESSAY_CASE
+    p_mp = mpmath.mpf(p.numerator) / p.denominator
+    leading = mpmath.binomial(n, k) * p_mp**k * (1 - p_mp) ** (n - k)
+    assert leading != 0
+    log10_leading = float(mpmath.log10(leading))
+    assert abs(log10_leading - float(log10_binomial_upper_tail(*ESSAY_CASE))) < 1e-4
+    with pytest.raises(ValueError, match="failed to converge"):
+        mpmath.betainc(k, n - k + 1, 0, p_mp, regularized=True)

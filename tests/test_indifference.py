@@ -11,6 +11,8 @@ from lib.indifference import (
     BERTRAND_METHODS,
     GoalWorld,
     angle_to_nearest,
+    bad_deployment_share_over_behaviours,
+    bad_deployment_share_over_goals,
     behaviours_of_goals,
     bertrand_probability,
     cap_probability,
@@ -25,8 +27,6 @@ from lib.indifference import (
     sample_euler_rotations,
     sample_goals,
     sample_uniform_rotations,
-    scheming_share_over_behaviours,
-    scheming_share_over_goals,
     up_direction_in_body,
 )
 
@@ -111,8 +111,8 @@ def test_goal_world_counts():
     behaviours = behaviours_of_goals(world, values, horizons)
     good = behaviours[:, :2].all(axis=1)
     scheming = good & ~behaviours[:, 2:].all(axis=1)
-    assert Fraction(int(scheming.sum()), int(good.sum())) == scheming_share_over_goals(world)
-    assert scheming_share_over_behaviours(world) == Fraction(7, 8)
+    assert Fraction(int(scheming.sum()), int(good.sum())) == bad_deployment_share_over_goals(world)
+    assert bad_deployment_share_over_behaviours(world) == Fraction(7, 8)
 
 
 def test_goal_and_behaviour_samplers_match_exact_shares():
@@ -120,10 +120,14 @@ def test_goal_and_behaviour_samplers_match_exact_shares():
     rng = np.random.default_rng(8)
     behaviours = behaviours_of_goals(world, *sample_goals(world, N, rng=rng))
     good = behaviours[:, :2].all(axis=1)
-    assert _close_to(~behaviours[good, 2:].all(axis=1), float(scheming_share_over_goals(world)))
+    assert _close_to(
+        ~behaviours[good, 2:].all(axis=1), float(bad_deployment_share_over_goals(world))
+    )
     uniform = sample_behaviours(world, N, rng=rng)
     good = uniform[:, :2].all(axis=1)
-    assert _close_to(~uniform[good, 2:].all(axis=1), float(scheming_share_over_behaviours(world)))
+    assert _close_to(
+        ~uniform[good, 2:].all(axis=1), float(bad_deployment_share_over_behaviours(world))
+    )
 
 
 def test_fixed_seed_gives_fixed_values():
@@ -168,7 +172,7 @@ def test_fixed_seed_gives_fixed_values():
         ),
         (lambda: cap_probability(0, 0.1), ValueError, "n_caps"),
         (lambda: GoalWorld(n_proxies=-1), ValueError, "n_proxies"),
-        (lambda: scheming_share_over_goals("world"), TypeError, "GoalWorld"),
+        (lambda: bad_deployment_share_over_goals("world"), TypeError, "GoalWorld"),
         (lambda: behaviours_of_goals(GoalWorld(2), [3], [0]), ValueError, "values"),
         (
             lambda: sample_chord_distances_power(0.0, 3, rng=np.random.default_rng(0)),
