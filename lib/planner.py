@@ -39,6 +39,7 @@ from numpy.polynomial.hermite_e import hermegauss
 from scipy import stats
 from scipy.special import expit, logsumexp
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from .validation import (
     check_finite,
@@ -328,7 +329,11 @@ def fit_lawsuit_classifier(counts, lawsuits, *, inverse_regularization: float = 
     strength = check_finite(inverse_regularization, "inverse_regularization")
     if strength <= 0:
         raise ValueError(f"inverse_regularization must be positive, got {strength}")
-    return LogisticRegression(C=strength, max_iter=1000, tol=1e-10).fit(counts, lawsuits)
+    # The problem is tiny (thousands of rows, a few columns): BLAS and OpenMP threads cost more
+    # in start-up and, on a shared machine, in spinning than they save (about 30 times the CPU
+    # time of a single-threaded fit), so the fit runs single-threaded; the limit is lifted on exit.
+    with threadpool_limits(limits=1):
+        return LogisticRegression(C=strength, max_iter=1000, tol=1e-10).fit(counts, lawsuits)
 
 
 def group_by_score(scores, prior) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -605,8 +610,9 @@ def best_of_n_true_reward(n, *, noise_df=None, noise_scale: float = 1.0) -> np.n
     weights = weights / weights.sum()  # expectations over r ~ N(0, 1)
     grid = np.sinh(np.linspace(-np.arcsinh(1e6), np.arcsinh(1e6), 40_001))
     gap = grid[:, None] - nodes
-    density = noise.pdf(gap) @ weights
-    reward_given_proxy = (noise.pdf(gap) @ (weights * nodes)) / np.maximum(density, 1e-300)
+    noise_density = noise.pdf(gap)  # computed once: the largest cost of this function
+    density = noise_density @ weights
+    reward_given_proxy = (noise_density @ (weights * nodes)) / np.maximum(density, 1e-300)
     tail = noise.sf(gap) @ weights  # P(proxy > grid), accurate far out in the tail
     log_below = np.log1p(-np.minimum(tail, 1 - 1e-16))
     chance_max_below = np.exp(n[:, None] * log_below)  # F(p)^N at each grid point
