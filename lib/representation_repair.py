@@ -1,0 +1,800 @@
+"""Repairing a pretrained representation's reliance on a spurious cue, and what that costs.
+
+Crux 4 of Kirk and Krueger (2022) asks whether fine-tuning can correct spurious correlations
+in pretrained representations, and with how little data. This module holds the pieces of a
+small experiment on coloured digits (:mod:`lib.coloured_digits`): a network is pretrained by
+ERM on images whose colour agrees with the label with probability ``p_agree``; it is then
+*repaired* with ``k`` labelled examples of one of three kinds (:data:`KINDS`) by one of six
+methods (:data:`METHODS`), and scored on a counterfactual test set in which every test image
+appears once in each colour.
+
+Every model is a scikit-learn estimator. Pretraining is ERM with
+:class:`sklearn.neural_network.MLPClassifier` (Adam, its defaults); last-layer retraining is a
+:class:`sklearn.linear_model.LogisticRegression` on the frozen hidden layer, solved to
+convergence (deep feature reweighting, DFR; Kirichenko et al. 2023); full fine-tuning is the
+same ``MLPClassifier`` warm-started from the pretrained weights and trained by full-batch
+gradient descent (``solver="sgd"``, no momentum, constant step), which has no optimiser
+state, so that stopping and resuming it gives exactly the uninterrupted path
+(:func:`fine_tune_path` reads competence off that path step by step). No gradient is
+written by hand.
+
+Examples
+--------
+>>> from lib.coloured_digits import load_digit_pool, colour_digits
+>>> rng = np.random.default_rng(0)
+>>> images, digits = load_digit_pool()
+>>> data = colour_digits(images[:300], digits[:300], p_agree=1.0, label_noise=0.0, rng=rng)
+>>> model = pretrain(data, n_hidden=8, rng=rng)
+>>> test = counterfactual_test(images[300:600], digits[300:600], rng=rng)
+>>> scores = reliance(model, test, p_agree=1.0)
+>>> bool(scores["holds"] > scores["reversed"])
+True
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from threadpoolctl import ThreadpoolController
+
+from .coloured_digits import ColouredDigits, colour_digits
+from .validation import (
+    check_finite,
+    check_finite_array,
+    check_generator,
+    check_in_range,
+    check_positive_int,
+    check_probability,
+)
+
+__all__ = [
+    "KINDS",
+    "METHODS",
+    "CounterfactualTest",
+    "counterfactual_test",
+    "curve_noise",
+    "embed",
+    "fine_tune_path",
+    "group_accuracies",
+    "hidden_layer",
+    "leap_detection_rates",
+    "leap_share",
+    "pretrain",
+    "probe_accuracy",
+    "random_hidden_layer",
+    "reliance",
+    "repair",
+    "repair_scores",
+    "sample_repair_set",
+    "worst_group_accuracy",
+]
+
+#: Kinds of repair data understood by :func:`sample_repair_set`.
+KINDS = ("observational", "group_balanced", "interventional")
+
+#: Repair methods understood by :func:`repair`.
+METHODS = (
+    "last_layer",
+    "fine_tune",
+    "fine_tune_new_head",
+    "lp_ft",
+    "scratch_network",
+    "scratch_linear",
+)
+
+# L2 penalty of every logistic regression (scikit-learn's default C = 1) and its tolerance:
+# tight enough that the fits are converged, not stopped early.
+_PENALTY_C = 1.0
+_TOLERANCE = 1e-8
+_MAX_ITER = 10_000
+
+
+_CONTROLLER = []
+
+
+def _one_thread():
+    """A context in which BLAS uses one thread: these products are small, and extra threads
+    only wait on each other. The controller is made once (making one scans the loaded
+    libraries, which costs milliseconds); nothing is changed outside the context."""
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=1, user_api="blas")
+
+
+@dataclass(frozen=True)
+class CounterfactualTest:
+    """A test set in which every image appears twice: once in each colour.
+
+    Attributes
+    ----------
+    holds : ColouredDigits
+        Each image in the colour that agrees with its label (the cue holds).
+    reversed : ColouredDigits
+        The same images, in the other colour (the cue is reversed).
+    """
+
+    holds: ColouredDigits
+    reversed: ColouredDigits
+
+
+def _seed(rng: np.random.Generator) -> int:
+    """An integer seed for a scikit-learn ``random_state``, drawn from ``rng``."""
+    return int(rng.integers(2**31 - 1))
+
+
+def _check_data(data, name: str = "data") -> ColouredDigits:
+    if not isinstance(data, ColouredDigits):
+        raise TypeError(f"{name} must be a ColouredDigits, got {type(data).__name__}")
+    return data
+
+
+def _check_test(test) -> CounterfactualTest:
+    if not isinstance(test, CounterfactualTest):
+        raise TypeError(
+            f"test must be a CounterfactualTest (from counterfactual_test), got {type(test).__name__}"
+        )
+    return test
+
+
+def _subset(data: ColouredDigits, index) -> ColouredDigits:
+    """The examples ``index`` of ``data``: every per-example array subset alike."""
+    arrays = {
+        f.name: getattr(data, f.name)
+        for f in dataclasses.fields(data)
+        if np.ndim(getattr(data, f.name)) >= 1 and np.shape(getattr(data, f.name))[0] == data.n
+    }
+    return dataclasses.replace(data, **{name: value[index] for name, value in arrays.items()})
+
+
+def counterfactual_test(images, digits, *, rng: np.random.Generator) -> CounterfactualTest:
+    """Return a test set showing every image in the colour that agrees and in the one that does not.
+
+    Scoring a model on both renderings of the same images removes the sampling noise of the
+    colours: accuracy "where the cue holds" and "where it is reversed" are measured on the same
+    digits, and each (label, colour) group holds every test image of that label.
+
+    Examples
+    --------
+    >>> from lib.coloured_digits import load_digit_pool
+    >>> images, digits = load_digit_pool()
+    >>> test = counterfactual_test(images[:50], digits[:50], rng=np.random.default_rng(0))
+    >>> bool(np.all(test.holds.colour == test.holds.label))
+    True
+    >>> bool(np.all(test.reversed.colour != test.reversed.label))
+    True
+    """
+    rng = check_generator(rng)
+    holds, flipped = (
+        colour_digits(images, digits, p_agree=p, label_noise=0.0, rng=rng) for p in (1.0, 0.0)
+    )
+    return CounterfactualTest(holds, flipped)
+
+
+def group_accuracies(model, test: CounterfactualTest) -> np.ndarray:
+    """Return accuracy in each group: rows label 0, 1; columns cue agrees, cue disagrees.
+
+    ``model`` is anything with ``predict(features)``.
+
+    Examples
+    --------
+    >>> from lib.coloured_digits import load_digit_pool
+    >>> images, digits = load_digit_pool()
+    >>> test = counterfactual_test(images[:60], digits[:60], rng=np.random.default_rng(0))
+    >>> class ReadsColour:
+    ...     def predict(self, features):
+    ...         return (features[:, 64:].sum(axis=1) > 0).astype(int)
+    >>> group_accuracies(ReadsColour(), test)
+    array([[1., 0.],
+           [1., 0.]])
+    """
+    test = _check_test(test)
+    table = np.empty((2, 2))
+    for column, view in enumerate((test.holds, test.reversed)):
+        with _one_thread():  # small products: one thread
+            correct = model.predict(view.features) == view.label
+        for label in (0, 1):
+            table[label, column] = correct[view.label == label].mean()
+    return table
+
+
+def worst_group_accuracy(model, test: CounterfactualTest) -> float:
+    """Return the lowest accuracy over the four (label, colour) groups of ``test``."""
+    return float(group_accuracies(model, test).min())
+
+
+def reliance(model, test: CounterfactualTest, *, p_agree: float) -> dict:
+    """Return a model's accuracy where the cue holds, is absent and is reversed, and more.
+
+    Returns
+    -------
+    dict
+        ``holds`` and ``reversed``: accuracy on each rendering of the test images; ``absent``:
+        their mean, the accuracy when colour is independent of the label; ``worst_group``: the
+        lowest of the four group accuracies; ``in_distribution``: the expected accuracy where
+        the colour agrees with probability ``p_agree`` (``p * holds + (1 - p) * reversed``).
+
+    Examples
+    --------
+    >>> from lib.coloured_digits import load_digit_pool
+    >>> images, digits = load_digit_pool()
+    >>> test = counterfactual_test(images[:60], digits[:60], rng=np.random.default_rng(0))
+    >>> class ReadsColour:
+    ...     def predict(self, features):
+    ...         return (features[:, 64:].sum(axis=1) > 0).astype(int)
+    >>> {k: float(v) for k, v in reliance(ReadsColour(), test, p_agree=0.9).items()}
+    {'holds': 1.0, 'absent': 0.5, 'reversed': 0.0, 'worst_group': 0.0, 'in_distribution': 0.9}
+    """
+    test = _check_test(test)
+    p_agree = check_probability(p_agree, "p_agree")
+    with _one_thread():
+        holds, flipped = (
+            float(np.mean(model.predict(v.features) == v.label))
+            for v in (test.holds, test.reversed)
+        )
+    return {
+        "holds": holds,
+        "absent": (holds + flipped) / 2,
+        "reversed": flipped,
+        "worst_group": worst_group_accuracy(model, test),
+        "in_distribution": p_agree * holds + (1 - p_agree) * flipped,
+    }
+
+
+def pretrain(data: ColouredDigits, *, n_hidden: int, rng: np.random.Generator) -> MLPClassifier:
+    """Return a one-hidden-layer ReLU network fitted to ``data`` by ERM.
+
+    scikit-learn's ``MLPClassifier`` with its defaults (Adam, learning rate 1e-3, minibatches
+    of 200, L2 penalty 1e-4, at most 200 epochs, stopping when the training loss stops
+    improving), with ``n_hidden`` hidden units. Its hidden layer is the representation.
+
+    Examples
+    --------
+    >>> from lib.coloured_digits import load_digit_pool, colour_digits
+    >>> rng = np.random.default_rng(1)
+    >>> images, digits = load_digit_pool()
+    >>> data = colour_digits(images[:200], digits[:200], p_agree=0.5, label_noise=0.0, rng=rng)
+    >>> pretrain(data, n_hidden=4, rng=rng).coefs_[0].shape
+    (128, 4)
+    """
+    data = _check_data(data)
+    n_hidden = check_positive_int(n_hidden, "n_hidden")
+    rng = check_generator(rng)
+    model = MLPClassifier(hidden_layer_sizes=(n_hidden,), random_state=_seed(rng))
+    with _one_thread(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(data.features, data.label)
+
+
+def hidden_layer(model: MLPClassifier) -> tuple[np.ndarray, np.ndarray]:
+    """Return the (weights, bias) of a fitted network's hidden layer: its representation."""
+    if not isinstance(model, MLPClassifier) or not hasattr(model, "coefs_"):
+        raise TypeError(f"model must be a fitted MLPClassifier, got {model!r:.80}")
+    return model.coefs_[0], model.intercepts_[0]
+
+
+def random_hidden_layer(
+    n_inputs: int, n_hidden: int, *, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return an untrained hidden layer, initialised as scikit-learn initialises its networks.
+
+    Weights and biases uniform on ``±sqrt(6 / (n_inputs + n_hidden))`` (Glorot and Bengio's
+    rule, as in ``MLPClassifier`` with ReLU units): the representation of a network before
+    any training, the baseline a pretrained representation has to beat.
+
+    Examples
+    --------
+    >>> weights, bias = random_hidden_layer(128, 32, rng=np.random.default_rng(0))
+    >>> weights.shape, bias.shape, bool(np.abs(weights).max() <= math.sqrt(6 / 160))
+    ((128, 32), (32,), True)
+    """
+    n_inputs = check_positive_int(n_inputs, "n_inputs")
+    n_hidden = check_positive_int(n_hidden, "n_hidden")
+    rng = check_generator(rng)
+    bound = math.sqrt(6.0 / (n_inputs + n_hidden))
+    return (
+        rng.uniform(-bound, bound, (n_inputs, n_hidden)),
+        rng.uniform(-bound, bound, n_hidden),
+    )
+
+
+def embed(layer, features) -> np.ndarray:
+    """Return the ReLU activations of a hidden ``layer`` (weights, bias) on ``features``.
+
+    Examples
+    --------
+    >>> embed((np.array([[1.0, -1.0]]), np.array([0.0, 0.5])), np.array([[2.0]]))
+    array([[2., 0.]])
+    """
+    weights, bias = layer
+    features = check_finite_array(features, "features")
+    if features.ndim != 2 or features.shape[1] != np.shape(weights)[0]:
+        raise ValueError(
+            f"features must have shape (n, {np.shape(weights)[0]}), got {features.shape}"
+        )
+    return np.maximum(features @ weights + bias, 0.0)
+
+
+def _embed_rows(features, *, layer):
+    """:func:`embed` with the features first, as ``FunctionTransformer`` calls it."""
+    return embed(layer, features)
+
+
+def _logistic() -> LogisticRegression:
+    return LogisticRegression(C=_PENALTY_C, tol=_TOLERANCE, max_iter=_MAX_ITER)
+
+
+def probe_accuracy(layer, train: ColouredDigits, test: ColouredDigits, *, target: str) -> float:
+    """Return the held-out accuracy of a linear probe for ``target`` on a frozen ``layer``.
+
+    The probe is a standardised L2-penalised logistic regression (multinomial for ``"digit"``)
+    fitted on ``train`` and scored on ``test``; ``layer`` is ``(weights, bias)``, or ``None``
+    for the raw features. ``target`` is ``"label"``, ``"digit"`` or ``"colour"``.
+
+    Examples
+    --------
+    >>> from lib.coloured_digits import load_digit_pool, colour_digits
+    >>> rng = np.random.default_rng(0)
+    >>> images, digits = load_digit_pool()
+    >>> train, test = (colour_digits(images[s], digits[s], p_agree=0.5, label_noise=0.0,
+    ...                              rng=rng) for s in (slice(0, 300), slice(300, 600)))
+    >>> probe_accuracy(None, train, test, target="colour")
+    1.0
+    """
+    if target not in ("label", "digit", "colour"):
+        raise ValueError(f"target must be 'label', 'digit' or 'colour', got {target!r}")
+    train, test = _check_data(train, "train"), _check_data(test, "test")
+    train_x, test_x = train.features, test.features
+    if layer is not None:
+        train_x, test_x = embed(layer, train_x), embed(layer, test_x)
+    probe = make_pipeline(StandardScaler(), _logistic())
+    with _one_thread():
+        probe.fit(train_x, getattr(train, target))
+        return float(probe.score(test_x, getattr(test, target)))
+
+
+def sample_repair_set(
+    images,
+    digits,
+    *,
+    n_examples: int,
+    kind: str,
+    p_observed: float,
+    rng: np.random.Generator,
+) -> ColouredDigits:
+    """Draw ``n_examples`` labelled repair examples of one ``kind`` from a pool of images.
+
+    The whole pool is coloured as the kind says, then subsampled without replacement; every
+    kind has half its examples of each label, so that every method sees both classes.
+
+    ``"observational"``
+        Colours as passively observed where the cue still agrees with the label with
+        probability ``p_observed``.
+    ``"group_balanced"``
+        DFR's held-out set: the whole pool coloured observationally, then subsampled, using
+        the group labels, to ``n_examples / 4`` in each (label, colour) group. The scarce
+        minority groups set the cost: about ``n_examples / (2 * (1 - p_observed))``
+        observational draws for ``n_examples`` balanced ones. Raises if the pool has too few.
+    ``"interventional"``
+        The colour set at random (``do(colour)`` by a fair coin), independently of the label.
+
+    Examples
+    --------
+    >>> from lib.coloured_digits import load_digit_pool
+    >>> rng = np.random.default_rng(0)
+    >>> images, digits = load_digit_pool()
+    >>> data = sample_repair_set(images[:400], digits[:400], n_examples=16,
+    ...                          kind="group_balanced", p_observed=0.8, rng=rng)
+    >>> np.bincount(2 * data.label + data.colour).tolist()
+    [4, 4, 4, 4]
+    >>> sample_repair_set(images, digits, n_examples=6, kind="interventional",
+    ...                   p_observed=0.8, rng=rng)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_examples must be a multiple of 4, got 6
+    """
+    n_examples = check_positive_int(n_examples, "n_examples")
+    if n_examples % 4:
+        raise ValueError(f"n_examples must be a multiple of 4, got {n_examples}")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    p_observed = check_probability(p_observed, "p_observed")
+    rng = check_generator(rng)
+    p_agree = 0.5 if kind == "interventional" else p_observed
+    pool = colour_digits(images, digits, p_agree=p_agree, label_noise=0.0, rng=rng)
+    if kind == "group_balanced":
+        groups, n_groups, what = 2 * pool.label + pool.colour, 4, "(label, colour) group"
+    else:
+        groups, n_groups, what = pool.label, 2, "label"
+    index = _stratified(groups, n_groups, n_examples // n_groups, rng=rng, what=what)
+    return _subset(pool, index)
+
+
+def _stratified(groups, n_groups, per_group, *, rng, what) -> np.ndarray:
+    """``per_group`` indices drawn without replacement from each group, in random order."""
+    chosen = []
+    for group in range(n_groups):
+        members = np.flatnonzero(groups == group)
+        if members.size < per_group:
+            raise ValueError(
+                f"the pool has {members.size} examples in {what} {group}, "
+                f"fewer than the {per_group} needed"
+            )
+        chosen.append(rng.choice(members, per_group, replace=False))
+    return rng.permutation(np.concatenate(chosen))
+
+
+def _last_layer(layer) -> object:
+    """A pipeline: frozen ``layer``, standardisation, logistic regression (DFR's recipe)."""
+    return make_pipeline(
+        FunctionTransformer(_embed_rows, kw_args={"layer": layer}),
+        StandardScaler(),
+        _logistic(),
+    )
+
+
+def _probe_head(model: MLPClassifier, data: ColouredDigits):
+    """The last-layer fit, folded back into an output layer for ``model``'s raw hidden units."""
+    pipeline = _last_layer(hidden_layer(model)).fit(data.features, data.label)
+    scaler, probe = pipeline[1], pipeline[2]
+    weights = probe.coef_[0] / scaler.scale_
+    bias = probe.intercept_[0] - weights @ scaler.mean_
+    return weights[:, None], np.array([bias])
+
+
+def _gradient_descent(model, steps: int, learning_rate: float, n_examples: int) -> MLPClassifier:
+    """Set ``model`` to continue by full-batch gradient descent for ``steps`` steps."""
+    return model.set_params(
+        solver="sgd",
+        learning_rate="constant",
+        learning_rate_init=learning_rate,
+        momentum=0.0,
+        batch_size=n_examples,  # full batch: plain gradient descent
+        shuffle=False,
+        max_iter=steps,
+        n_iter_no_change=10**9,
+        warm_start=True,
+    )
+
+
+def _start_fine_tuning(model, data, *, head: str, rng) -> MLPClassifier:
+    """A copy of ``model`` with its output layer as ``head`` says, ready to fine-tune."""
+    tuned = copy.deepcopy(model)
+    n_hidden = tuned.coefs_[1].shape[0]
+    if head == "new":
+        bound = math.sqrt(6.0 / (n_hidden + 1))  # scikit-learn's own initialisation
+        tuned.coefs_[1] = rng.uniform(-bound, bound, (n_hidden, 1))
+        tuned.intercepts_[1] = rng.uniform(-bound, bound, 1)
+    elif head == "probe":
+        tuned.coefs_[1], tuned.intercepts_[1] = _probe_head(model, data)
+    return tuned
+
+
+_HEADS = {"fine_tune": "pretrained", "fine_tune_new_head": "new", "lp_ft": "probe"}
+
+
+def fine_tune_path(
+    model: MLPClassifier,
+    data: ColouredDigits,
+    *,
+    method: str,
+    checkpoints,
+    learning_rate: float,
+    score,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Fine-tune every weight of ``model`` by gradient descent; return ``score`` at checkpoints.
+
+    Parameters
+    ----------
+    method : {"fine_tune", "fine_tune_new_head", "lp_ft"}
+        Where the output layer starts: the pretrained one; a fresh random one; or the
+        last-layer fit on ``data`` (LP-FT, Kumar et al. 2022). The hidden layer always starts
+        pretrained.
+    checkpoints : increasing sequence of int >= 0
+        Numbers of gradient steps after which to call ``score(model)``.
+    score : callable
+        Takes the fine-tuned model, returns a number (e.g. :func:`worst_group_accuracy`).
+
+    Returns
+    -------
+    ndarray, shape (len(checkpoints),)
+
+    Examples
+    --------
+    >>> from lib.coloured_digits import load_digit_pool, colour_digits
+    >>> rng = np.random.default_rng(0)
+    >>> images, digits = load_digit_pool()
+    >>> data = colour_digits(images[:200], digits[:200], p_agree=0.5, label_noise=0.0, rng=rng)
+    >>> model = pretrain(data, n_hidden=4, rng=rng)
+    >>> path = fine_tune_path(model, data, method="fine_tune", checkpoints=[0, 3],
+    ...                       learning_rate=0.1, score=lambda m: m.n_iter_, rng=rng)
+    >>> path.tolist()
+    [0.0, 3.0]
+    """
+    if method not in _HEADS:
+        raise ValueError(f"method must be one of {tuple(_HEADS)}, got {method!r}")
+    data = _check_data(data)
+    rng = check_generator(rng)
+    learning_rate = check_finite(learning_rate, "learning_rate")
+    if learning_rate <= 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+    checkpoints = [check_positive_int(c, "checkpoints", minimum=0) for c in checkpoints]
+    if not checkpoints or np.any(np.diff(checkpoints) <= 0):
+        raise ValueError(f"checkpoints must be increasing and non-empty, got {checkpoints}")
+    with _one_thread(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        tuned = _start_fine_tuning(model, data, head=_HEADS[method], rng=rng)
+        tuned.n_iter_, done, scores = 0, 0, []
+        for checkpoint in checkpoints:
+            if checkpoint > done:
+                # Plain gradient descent keeps no state between calls: resuming is exact.
+                _gradient_descent(tuned, checkpoint - done, learning_rate, len(data.label))
+                steps_before = tuned.n_iter_
+                tuned.fit(data.features, data.label)
+                tuned.n_iter_ += steps_before
+                done = checkpoint
+            scores.append(score(tuned))
+    return np.asarray(scores, dtype=float)
+
+
+def repair(
+    model: MLPClassifier,
+    data: ColouredDigits,
+    *,
+    method: str,
+    steps: int,
+    learning_rate: float,
+    rng: np.random.Generator,
+    layer=None,
+):
+    """Return a model repaired from ``model`` on ``data`` by one ``method``.
+
+    Methods
+    -------
+    ``"last_layer"``
+        The hidden layer frozen; a new output layer, a standardised L2-penalised logistic
+        regression solved to convergence. On group-balanced data this is DFR.
+    ``"fine_tune"``, ``"fine_tune_new_head"``, ``"lp_ft"``
+        Every weight trained for ``steps`` steps of full-batch gradient descent, from the
+        pretrained hidden layer and an output layer that is the pretrained one, a fresh random
+        one, or the last-layer fit (LP-FT): see :func:`fine_tune_path`.
+    ``"scratch_network"``
+        A fresh network of the same shape fitted to ``data`` alone, by L-BFGS to convergence.
+    ``"scratch_linear"``
+        A logistic regression on the raw features, fitted to ``data`` alone.
+
+    ``layer`` (``(weights, bias)``) replaces the model's hidden layer for ``"last_layer"``,
+    e.g. an untrained one from :func:`random_hidden_layer`. ``steps`` and ``learning_rate``
+    are used only by the fine-tuning methods, ``rng`` by those that draw random numbers; all
+    are required so that callers need not know which method uses what.
+
+    Examples
+    --------
+    >>> from lib.coloured_digits import load_digit_pool, colour_digits
+    >>> rng = np.random.default_rng(0)
+    >>> images, digits = load_digit_pool()
+    >>> data = colour_digits(images[:200], digits[:200], p_agree=0.9, label_noise=0.0, rng=rng)
+    >>> model = pretrain(data, n_hidden=4, rng=rng)
+    >>> fixed = repair(model, data, method="last_layer", steps=1, learning_rate=0.1, rng=rng)
+    >>> fixed.predict(data.features[:3]).shape
+    (3,)
+    >>> repair(model, data, method="prune", steps=1, learning_rate=0.1, rng=rng)
+    Traceback (most recent call last):
+    ...
+    ValueError: method must be one of ('last_layer', 'fine_tune', 'fine_tune_new_head', 'lp_ft', 'scratch_network', 'scratch_linear'), got 'prune'
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    data = _check_data(data)
+    rng = check_generator(rng)
+    steps = check_positive_int(steps, "steps")
+    if method in _HEADS:
+        return _fine_tuned(model, data, method=method, steps=steps, lr=learning_rate, rng=rng)
+    with _one_thread(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if method == "last_layer":
+            fitted = _last_layer(hidden_layer(model) if layer is None else layer)
+        elif method == "scratch_linear":
+            fitted = _logistic()
+        else:
+            fitted = MLPClassifier(
+                hidden_layer_sizes=model.hidden_layer_sizes,
+                solver="lbfgs",
+                max_iter=_MAX_ITER,
+                random_state=_seed(rng),
+            )
+        return fitted.fit(data.features, data.label)
+
+
+def _fine_tuned(model, data, *, method, steps, lr, rng):
+    models = []
+    fine_tune_path(
+        model,
+        data,
+        method=method,
+        checkpoints=[steps],
+        learning_rate=lr,
+        score=lambda tuned: models.append(copy.deepcopy(tuned)) or 0.0,
+        rng=rng,
+    )
+    return models[0]
+
+
+def leap_share(curves, *, min_gain: float = 0.0) -> np.ndarray:
+    """Return, for each curve, the share of its whole gain made in its single largest step.
+
+    A curve that climbs evenly over ``m`` steps has share ``1 / m``; one that makes all of its
+    gain at once, a leap, has share 1. A curve whose net gain is not above ``min_gain`` has no
+    share (NaN): a share of a gain within noise means nothing.
+
+    Parameters
+    ----------
+    curves : array_like, shape (n_curves, n_points)
+        E.g. worst-group accuracy per seed (rows) at increasing ``k`` or training steps.
+
+    Examples
+    --------
+    >>> leap_share([[0.1, 0.2, 0.3, 0.4], [0.1, 0.1, 0.7, 0.7], [0.5, 0.4, 0.5, 0.5]])
+    array([0.33333333, 1.        ,        nan])
+    >>> leap_share([[0.50, 0.52, 0.51], [0.1, 0.2, 0.4]], min_gain=0.05)
+    array([       nan, 0.66666667])
+    """
+    curves = check_finite_array(curves, "curves")
+    if curves.ndim != 2 or curves.shape[1] < 3:
+        raise ValueError(f"curves must have shape (n_curves, n_points >= 3), got {curves.shape}")
+    min_gain = check_finite(min_gain, "min_gain")
+    if min_gain < 0:
+        raise ValueError(f"min_gain must be non-negative, got {min_gain}")
+    total = curves[:, -1] - curves[:, 0]
+    largest = np.diff(curves, axis=1).max(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(total > min_gain, largest / total, np.nan)
+
+
+def curve_noise(curves) -> float:
+    """Return the standard deviation of the point-to-point noise in a set of curves.
+
+    A difference-based estimate: for a smooth curve plus independent noise of standard
+    deviation ``s`` at each point, second differences have variance ``6 s**2``, nearly
+    untouched by the curve's trend or by offsets between curves (which a spread across curves
+    would count as noise). Curvature of the trend inflates it, so it errs on the high side.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> trend = np.linspace(0, 1, 50) ** 2
+    >>> curves = trend + rng.uniform(-1, 1, (400, 1)) + 0.05 * rng.standard_normal((400, 50))
+    >>> round(curve_noise(curves), 3)
+    0.05
+    """
+    curves = check_finite_array(curves, "curves")
+    if curves.ndim != 2 or curves.shape[1] < 3:
+        raise ValueError(f"curves must have shape (n_curves, n_points >= 3), got {curves.shape}")
+    return float(np.sqrt(np.mean(np.diff(curves, n=2, axis=1) ** 2) / 6))
+
+
+def leap_detection_rates(
+    gain: float,
+    noise: float,
+    n_points: int,
+    *,
+    threshold: float,
+    n_draws: int,
+    rng: np.random.Generator,
+) -> tuple[float, float]:
+    """Return how often :func:`leap_share` exceeds ``threshold`` for a leap, and for none.
+
+    Simulates ``n_draws`` noisy curves of ``n_points`` that gain ``gain`` in total, each point
+    with independent normal noise of standard deviation ``noise``: curves that make the whole
+    gain in one step at a random place (a leap), and curves that climb evenly. The first rate
+    is the test's power to see a leap of that size; the second its false-alarm rate.
+
+    Examples
+    --------
+    >>> power, false_alarm = leap_detection_rates(0.3, 0.01, 6, threshold=0.5,
+    ...                                           n_draws=2000, rng=np.random.default_rng(0))
+    >>> power, false_alarm
+    (1.0, 0.0)
+    """
+    gain = check_finite(gain, "gain")
+    if gain <= 0:
+        raise ValueError(f"gain must be positive, got {gain}")
+    noise = check_finite(noise, "noise")
+    if noise < 0:
+        raise ValueError(f"noise must be non-negative, got {noise}")
+    n_points = check_positive_int(n_points, "n_points", minimum=3)
+    threshold = check_in_range(threshold, "threshold", 0.0, 1.0)
+    n_draws = check_positive_int(n_draws, "n_draws")
+    rng = check_generator(rng)
+    where = rng.integers(1, n_points, n_draws)[:, None]
+    leap = gain * (np.arange(n_points) >= where)
+    even = np.broadcast_to(gain * np.arange(n_points) / (n_points - 1), leap.shape)
+    rates = []
+    for clean in (leap, even):
+        share = leap_share(clean + noise * rng.standard_normal(clean.shape))
+        rates.append(float(np.mean(np.nan_to_num(share) > threshold)))
+    return rates[0], rates[1]
+
+
+def repair_scores(
+    fits: dict,
+    images,
+    digits,
+    test: CounterfactualTest,
+    *,
+    kind: str,
+    sizes,
+    p_observed: float,
+    steps: int,
+    learning_rate: float,
+    rng: np.random.Generator,
+) -> list[dict]:
+    """Repair several models on the same repair sets of each size; score each on ``test``.
+
+    For every ``k`` in ``sizes`` one repair set of that ``kind`` is drawn from the pool
+    (``images``, ``digits``; :func:`sample_repair_set`), and every model and method in
+    ``fits`` is repaired on that same set, so that their differences are paired.
+
+    Parameters
+    ----------
+    fits : dict
+        ``name -> (model, methods, layer)``: a pretrained model, the methods to repair it by,
+        and ``layer`` for ``"last_layer"`` (``None``: the model's own hidden layer).
+
+    Returns
+    -------
+    list of dict
+        One record per (name, method, k): ``model``, ``method``, ``kind``, ``k``, and the
+        accuracies ``holds``, ``reversed`` and ``worst_group`` (:func:`reliance`).
+
+    Examples
+    --------
+    >>> from lib.coloured_digits import load_digit_pool, colour_digits
+    >>> rng = np.random.default_rng(0)
+    >>> images, digits = load_digit_pool()
+    >>> data = colour_digits(images[:200], digits[:200], p_agree=0.9, label_noise=0.0, rng=rng)
+    >>> model = pretrain(data, n_hidden=4, rng=rng)
+    >>> test = counterfactual_test(images[500:700], digits[500:700], rng=rng)
+    >>> records = repair_scores({"net": (model, ("last_layer",), None)}, images[200:500],
+    ...     digits[200:500], test, kind="interventional", sizes=[8, 16], p_observed=0.8,
+    ...     steps=1, learning_rate=0.1, rng=rng)
+    >>> [(r["method"], r["k"]) for r in records]
+    [('last_layer', 8), ('last_layer', 16)]
+    """
+    records = []
+    for k in sizes:
+        data = sample_repair_set(
+            images, digits, n_examples=k, kind=kind, p_observed=p_observed, rng=rng
+        )
+        for name, (model, methods, layer) in fits.items():
+            for method in methods:
+                fixed = repair(
+                    model,
+                    data,
+                    method=method,
+                    steps=steps,
+                    learning_rate=learning_rate,
+                    rng=rng,
+                    layer=layer,
+                )
+                scores = reliance(fixed, test, p_agree=0.5)
+                records.append(
+                    {
+                        "model": name,
+                        "method": method,
+                        "kind": kind,
+                        "k": int(k),
+                        **{key: scores[key] for key in ("holds", "reversed", "worst_group")},
+                    }
+                )
+    return records

@@ -1,0 +1,318 @@
+"""Tests of lib.representation_repair: properties, exact identities and bad inputs."""
+
+import numpy as np
+import pytest
+from sklearn.neural_network import MLPClassifier
+
+from lib.coloured_digits import colour_digits, load_digit_pool
+from lib.representation_repair import (
+    KINDS,
+    METHODS,
+    counterfactual_test,
+    curve_noise,
+    embed,
+    fine_tune_path,
+    group_accuracies,
+    hidden_layer,
+    leap_detection_rates,
+    leap_share,
+    pretrain,
+    probe_accuracy,
+    random_hidden_layer,
+    reliance,
+    repair,
+    repair_scores,
+    sample_repair_set,
+    worst_group_accuracy,
+)
+
+IMAGES, DIGITS = load_digit_pool()
+
+
+class ReadsColour:
+    """Predicts label 1 exactly when the green block is lit: a pure colour reader."""
+
+    def predict(self, features):
+        return (np.asarray(features)[:, 64:].sum(axis=1) > 0).astype(int)
+
+
+@pytest.fixture(scope="module")
+def world():
+    rng = np.random.default_rng(7)
+    data = colour_digits(IMAGES[:400], DIGITS[:400], p_agree=0.9, label_noise=0.0, rng=rng)
+    model = pretrain(data, n_hidden=8, rng=rng)
+    test = counterfactual_test(IMAGES[1400:1700], DIGITS[1400:1700], rng=rng)
+    return model, test, (IMAGES[400:900], DIGITS[400:900])
+
+
+def test_counterfactual_test_shows_each_image_in_both_colours():
+    test = counterfactual_test(IMAGES[:30], DIGITS[:30], rng=np.random.default_rng(0))
+    assert np.array_equal(test.holds.digit, test.reversed.digit)
+    assert np.array_equal(test.holds.label, test.reversed.label)
+    assert np.all(test.holds.colour == test.holds.label)
+    assert np.all(test.reversed.colour == 1 - test.reversed.label)
+    # The same pixels, in the other block.
+    assert np.array_equal(test.holds.features.sum(axis=1), test.reversed.features.sum(axis=1))
+
+
+def test_colour_reader_scores_exactly():
+    test = counterfactual_test(IMAGES[:50], DIGITS[:50], rng=np.random.default_rng(0))
+    assert np.array_equal(group_accuracies(ReadsColour(), test), [[1.0, 0.0], [1.0, 0.0]])
+    scores = reliance(ReadsColour(), test, p_agree=0.7)
+    assert scores["in_distribution"] == pytest.approx(0.7)
+    assert scores["absent"] == 0.5 and worst_group_accuracy(ReadsColour(), test) == 0.0
+
+
+def test_reliance_identities(world):
+    model, test, _ = world
+    scores = reliance(model, test, p_agree=0.9)
+    assert scores["absent"] == pytest.approx((scores["holds"] + scores["reversed"]) / 2)
+    assert scores["worst_group"] <= min(scores["holds"], scores["reversed"]) + 1e-12
+    assert scores["in_distribution"] == pytest.approx(
+        0.9 * scores["holds"] + 0.1 * scores["reversed"]
+    )
+
+
+def test_pretraining_on_an_always_agreeing_colour_learns_the_colour(world):
+    rng = np.random.default_rng(3)
+    data = colour_digits(IMAGES[:400], DIGITS[:400], p_agree=1.0, label_noise=0.0, rng=rng)
+    model = pretrain(data, n_hidden=8, rng=rng)
+    scores = reliance(model, world[1], p_agree=1.0)
+    assert scores["holds"] > 0.95 and scores["reversed"] < 0.2
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_repair_sets_are_label_balanced_and_drawn_from_the_pool(kind):
+    rng = np.random.default_rng(1)
+    pool = (IMAGES[:300], DIGITS[:300])
+    data = sample_repair_set(*pool, n_examples=40, kind=kind, p_observed=0.8, rng=rng)
+    assert data.n == 40 and np.bincount(data.label).tolist() == [20, 20]
+    pixels = data.features[:, :64] + data.features[:, 64:]
+    assert all(np.any(np.all(pool[0] == row, axis=1)) for row in pixels)
+    if kind == "group_balanced":
+        assert np.bincount(2 * data.label + data.colour).tolist() == [10] * 4
+
+
+def test_observational_colours_agree_at_the_given_rate():
+    rng = np.random.default_rng(2)
+    shares = []
+    for _ in range(10):
+        data = sample_repair_set(
+            IMAGES, DIGITS, n_examples=400, kind="observational", p_observed=0.8, rng=rng
+        )
+        shares.append(np.mean(data.colour == data.label))
+    # 4,000 draws: standard error sqrt(0.8 * 0.2 / 4000) = 0.0063.
+    assert abs(np.mean(shares) - 0.8) < 4 * 0.0063
+
+
+def test_group_balanced_set_needs_enough_minority_examples():
+    with pytest.raises(ValueError, match="fewer than the"):
+        sample_repair_set(
+            IMAGES[:100],
+            DIGITS[:100],
+            n_examples=80,
+            kind="group_balanced",
+            p_observed=0.95,
+            rng=np.random.default_rng(0),
+        )
+
+
+def test_sample_repair_set_rejects_bad_inputs():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="multiple of 4"):
+        sample_repair_set(
+            IMAGES, DIGITS, n_examples=10, kind="observational", p_observed=0.8, rng=rng
+        )
+    with pytest.raises(ValueError, match="kind must be one of"):
+        sample_repair_set(IMAGES, DIGITS, n_examples=8, kind="random", p_observed=0.8, rng=rng)
+    with pytest.raises(ValueError, match="p_observed must be in"):
+        sample_repair_set(IMAGES, DIGITS, n_examples=8, kind="observational", p_observed=2, rng=rng)
+    with pytest.raises(TypeError, match="numpy.random.Generator"):
+        sample_repair_set(IMAGES, DIGITS, n_examples=8, kind="observational", p_observed=0.8, rng=1)
+
+
+def test_embed_is_relu_of_the_hidden_layer(world):
+    model = world[0]
+    x = world[1].holds.features[:5]
+    expected = np.maximum(x @ model.coefs_[0] + model.intercepts_[0], 0)
+    assert np.allclose(embed(hidden_layer(model), x), expected)
+    with pytest.raises(ValueError, match="features must have shape"):
+        embed(hidden_layer(model), np.zeros((2, 3)))
+    with pytest.raises(TypeError, match="fitted MLPClassifier"):
+        hidden_layer(MLPClassifier())
+
+
+def test_random_hidden_layer_follows_glorot_bounds():
+    weights, bias = random_hidden_layer(128, 32, rng=np.random.default_rng(0))
+    bound = np.sqrt(6 / 160)
+    assert np.abs(weights).max() <= bound and np.abs(bias).max() <= bound
+    # A uniform on ±b has standard deviation b / sqrt(3).
+    assert abs(weights.std() - bound / np.sqrt(3)) < 0.05 * bound
+
+
+def test_probes_read_the_colour_from_raw_features_and_reject_bad_targets(world):
+    rng = np.random.default_rng(4)
+    train = colour_digits(IMAGES[:300], DIGITS[:300], p_agree=0.5, label_noise=0.0, rng=rng)
+    assert probe_accuracy(None, train, world[1].holds, target="colour") == 1.0
+    # Ten digits, each split over two colour blocks: far above the 0.1 of guessing all the same.
+    assert probe_accuracy(None, train, world[1].holds, target="digit") > 0.5
+    with pytest.raises(ValueError, match="target must be"):
+        probe_accuracy(None, train, world[1].holds, target="shape")
+
+
+def test_last_layer_repair_freezes_the_representation(world):
+    model, _, pool = world
+    rng = np.random.default_rng(5)
+    data = sample_repair_set(*pool, n_examples=32, kind="interventional", p_observed=0.8, rng=rng)
+    before = [w.copy() for w in model.coefs_]
+    fixed = repair(model, data, method="last_layer", steps=1, learning_rate=0.1, rng=rng)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.coefs_))
+    weights, _ = fixed[0].kw_args["layer"]
+    assert np.array_equal(weights, model.coefs_[0])
+
+
+def test_lp_ft_starts_from_the_last_layer_fit(world):
+    # At step 0, LP-FT predicts exactly as the last-layer fit: the folded standardisation is exact.
+    model, test, pool = world
+    rng = np.random.default_rng(6)
+    data = sample_repair_set(*pool, n_examples=32, kind="interventional", p_observed=0.8, rng=rng)
+    last = repair(model, data, method="last_layer", steps=1, learning_rate=0.1, rng=rng)
+    start = fine_tune_path(
+        model,
+        data,
+        method="lp_ft",
+        checkpoints=[0],
+        learning_rate=0.1,
+        score=lambda tuned: float(
+            np.mean(tuned.predict(test.holds.features) == last.predict(test.holds.features))
+        ),
+        rng=rng,
+    )
+    assert start[0] == 1.0
+
+
+def test_fine_tune_path_resumes_exactly(world):
+    # Gradient descent has no state: 3 + 4 steps give the weights of 7 uninterrupted steps.
+    model, _, pool = world
+    rng = np.random.default_rng(8)
+    data = sample_repair_set(*pool, n_examples=16, kind="interventional", p_observed=0.8, rng=rng)
+    first = []
+    fine_tune_path(
+        model,
+        data,
+        method="fine_tune",
+        checkpoints=[3, 7],
+        learning_rate=0.1,
+        score=lambda m: first.append(m.coefs_[0].copy()) or 0.0,
+        rng=rng,
+    )
+    second = []
+    fine_tune_path(
+        model,
+        data,
+        method="fine_tune",
+        checkpoints=[7],
+        learning_rate=0.1,
+        score=lambda m: second.append(m.coefs_[0].copy()) or 0.0,
+        rng=rng,
+    )
+    assert np.allclose(first[-1], second[0], rtol=0, atol=1e-12)
+    assert not np.allclose(first[0], model.coefs_[0])
+
+
+def test_fine_tuning_lowers_the_training_loss(world):
+    model, _, pool = world
+    rng = np.random.default_rng(9)
+    data = sample_repair_set(*pool, n_examples=32, kind="interventional", p_observed=0.8, rng=rng)
+
+    def loss(tuned):
+        p = tuned.predict_proba(data.features)[np.arange(data.n), data.label]
+        return float(-np.mean(np.log(p)))
+
+    for method in ("fine_tune", "fine_tune_new_head", "lp_ft"):
+        path = fine_tune_path(
+            model, data, method=method, checkpoints=[0, 64], learning_rate=0.05, score=loss, rng=rng
+        )
+        assert path[1] < path[0]
+
+
+def test_fine_tune_path_rejects_bad_inputs(world):
+    model, _, pool = world
+    rng = np.random.default_rng(0)
+    data = sample_repair_set(*pool, n_examples=8, kind="interventional", p_observed=0.8, rng=rng)
+    options = dict(learning_rate=0.1, score=lambda m: 0.0, rng=rng)
+    with pytest.raises(ValueError, match="method must be one of"):
+        fine_tune_path(model, data, method="last_layer", checkpoints=[1], **options)
+    with pytest.raises(ValueError, match="increasing"):
+        fine_tune_path(model, data, method="fine_tune", checkpoints=[4, 2], **options)
+    with pytest.raises(ValueError, match="learning_rate must be positive"):
+        fine_tune_path(
+            model, data, method="fine_tune", checkpoints=[1], **dict(options, learning_rate=0.0)
+        )
+    with pytest.raises(TypeError, match="ColouredDigits"):
+        fine_tune_path(model, (1, 2), method="fine_tune", checkpoints=[1], **options)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_returns_a_predictor(world, method):
+    model, test, pool = world
+    rng = np.random.default_rng(10)
+    data = sample_repair_set(*pool, n_examples=16, kind="interventional", p_observed=0.8, rng=rng)
+    fixed = repair(model, data, method=method, steps=2, learning_rate=0.1, rng=rng)
+    assert 0.0 <= worst_group_accuracy(fixed, test) <= 1.0
+
+
+def test_repair_scores_share_one_repair_set_per_size(world):
+    model, test, pool = world
+    rng = np.random.default_rng(11)
+    layer = random_hidden_layer(128, 8, rng=rng)
+    fits = {
+        "a": (model, ("last_layer",), None),
+        "b": (model, ("last_layer",), None),
+        "untrained": (model, ("last_layer",), layer),
+    }
+    records = repair_scores(
+        fits,
+        *pool,
+        test,
+        kind="interventional",
+        sizes=[8, 16],
+        p_observed=0.8,
+        steps=1,
+        learning_rate=0.1,
+        rng=rng,
+    )
+    assert len(records) == 6
+    by = {(r["model"], r["k"]): r["worst_group"] for r in records}
+    # The same model on the same set, by a deterministic method: identical scores.
+    assert by[("a", 8)] == by[("b", 8)] and by[("a", 16)] == by[("b", 16)]
+
+
+def test_leap_share_limits():
+    even = np.linspace(0, 1, 6)[None, :]
+    step = np.array([[0, 0, 0, 1, 1, 1.0]])
+    assert leap_share(even)[0] == pytest.approx(0.2)
+    assert leap_share(step)[0] == 1.0
+    assert np.isnan(leap_share(-even)[0])
+    with pytest.raises(ValueError, match="n_points >= 3"):
+        leap_share([[0.0, 1.0]])
+    with pytest.raises(ValueError, match="min_gain must be non-negative"):
+        leap_share(even, min_gain=-1.0)
+
+
+def test_leap_detection_rates_without_noise_and_with_overwhelming_noise():
+    rng = np.random.default_rng(0)
+    assert leap_detection_rates(0.5, 0.0, 5, threshold=0.5, n_draws=500, rng=rng) == (1.0, 0.0)
+    power, false_alarm = leap_detection_rates(0.1, 10.0, 5, threshold=0.5, n_draws=4000, rng=rng)
+    # Noise swamps the gain: a leap and an even climb are flagged about equally often.
+    assert abs(power - false_alarm) < 0.05
+    with pytest.raises(ValueError, match="gain must be positive"):
+        leap_detection_rates(0.0, 0.1, 5, threshold=0.5, n_draws=10, rng=rng)
+
+
+def test_curve_noise_ignores_offsets_and_linear_trends():
+    rng = np.random.default_rng(1)
+    clean = np.linspace(0, 3, 20) + rng.normal(0, 5, (300, 1))
+    assert curve_noise(clean) < 1e-12
+    noisy = clean + 0.2 * rng.standard_normal(clean.shape)
+    assert abs(curve_noise(noisy) - 0.2) < 0.01
