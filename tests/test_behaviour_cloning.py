@@ -56,10 +56,15 @@ def test_masked_clone_errs_equally_on_and_off_its_own_trajectory():
     assert abs(offline.mean() - online.mean()) < 4 * se
 
 
-def test_dagger_returns_a_policy_fitted_on_more_data():
+def test_dagger_trusts_the_light_less_than_the_clone():
+    # In the chapter's world (long hazards, noisy sensor) the expert's labels on the learner's
+    # own states, where the light is the learner's and often wrong, cut the light's weight.
+    world = BrakingWorld(p_on=0.0125, p_off=0.05, sensor_noise=1.0)
     rng = np.random.default_rng(6)
-    demos = drive(WORLD, policy="expert", n_episodes=50, horizon=20, rng=rng)
-    policy = dagger(WORLD, demos, n_iterations=2, n_rollouts=20, horizon=20, rng=rng)
+    demos = drive(world, policy="expert", n_episodes=200, horizon=50, rng=rng)
+    clone = fit_clone(*demos.training_data(), mask_light=False)
+    policy = dagger(world, demos, n_iterations=2, n_rollouts=100, horizon=50, rng=rng)
+    assert policy.coef_[0][1] < 0.75 * clone.coef_[0][1]
     assert policy.predict(np.array([[1.5, 1.0]]))[0] == 1
 
 
