@@ -198,8 +198,9 @@ class FrogPolicy:
     model : sklearn.linear_model.LogisticRegression
         Fitted on ``cues * cue_scale``.
     cue_scale : ndarray, shape (2,)
-        The units in which the frog measures its cues. Under an L2 penalty a cue measured in
-        larger units is cheaper to use, so this is the learner's inductive bias.
+        Gains that multiply the cues before the penalised fit. Under an L2 penalty a cue with a
+        larger gain is cheaper to use (a gain ``g`` is the same as a penalty ``1 / g**2`` times
+        as strong on that cue's weight in its own units), so this is the learner's inductive bias.
     beta, snap_cost : float
     """
 
