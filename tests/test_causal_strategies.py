@@ -1,18 +1,49 @@
 """Tests for lib.causal_strategies: closed forms, properties and bad inputs."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from lib.causal_strategies import (
+    Episodes,
     associational_choices,
     choice_rewards,
-    episode_features,
-    expert_choices,
+    concatenate_episodes,
+    episode_state,
+    expert_demonstrations,
+    expert_exploit,
+    expert_order,
+    goal_correlations,
+    pooled_associational_choices,
+    roll_out,
+    sample_episodes,
     sample_worlds,
     simulate_interventions,
     simulate_observational,
     total_effects,
+    with_quality_label,
 )
+
+
+class ExpertPolicy:
+    """Explores like the expert (strongest untried correlation first) and exploits like it."""
+
+    def __init__(self, episodes, budget):
+        self.episodes = episodes
+        self.budget = budget
+
+    def predict(self, states):
+        fields = states.reshape(len(states), -1, 4)
+        explored = fields[..., 0] > 0
+        if np.all(explored.sum(axis=1) == self.budget):
+            return expert_exploit(explored, self.episodes)
+        score = np.where(explored | (fields[..., 3] == 0), -np.inf, fields[..., 2])
+        return np.argmax(score, axis=1)
+
+
+def _episodes(n=200, seed=0, **world):
+    return sample_episodes(n, n_samples=30, value=10.0, rng=np.random.default_rng(seed), **world)
 
 
 def test_total_effects_sum_over_paths():
@@ -26,11 +57,12 @@ def test_total_effects_sum_over_paths():
 
 def test_sample_worlds_respects_structure_options():
     rng = np.random.default_rng(0)
-    weights, loadings = sample_worlds(500, forbid_edge=(0, 3), rng=rng)
-    assert np.all(weights[:, 0, 3] == 0)
+    inert = [(0, j) for j in range(1, 6)]
+    weights, _ = sample_worlds(500, forbid_edges=inert, rng=rng)
+    assert np.all(weights[:, 0] == 0)
     assert np.all(np.tril(weights) == 0)
-    weights, _ = sample_worlds(500, require_edge=(0, 3), candidate_edges=False, rng=rng)
-    assert np.all(np.abs(weights[:, 0, 3]) >= 0.5)
+    weights, _ = sample_worlds(500, require_edges=[(0, 5)], candidate_edges=False, rng=rng)
+    assert np.all(np.abs(weights[:, 0, 5]) >= 0.5)
     assert np.all(weights[:, :, :-1] == 0)
     _, loadings = sample_worlds(50, confounding=1.5, rng=rng)
     assert np.all((loadings[:, :-1] == 1.5).sum(axis=1) == 1)
@@ -38,7 +70,7 @@ def test_sample_worlds_respects_structure_options():
 
 def test_interventions_recover_total_effects_on_average():
     rng = np.random.default_rng(1)
-    weights, loadings = sample_worlds(1, confounding=2.0, rng=rng)
+    weights, loadings = sample_worlds(1, n_candidates=3, confounding=2.0, rng=rng)
     repeated_w = np.repeat(weights, 20_000, axis=0)
     repeated_l = np.repeat(loadings, 20_000, axis=0)
     outcomes = simulate_interventions(repeated_w, repeated_l, value=1.0, rng=rng)
@@ -59,14 +91,81 @@ def test_confounder_makes_correlation_without_effect():
     assert choice_rewards(weights, associational_choices(observed))[0] == 0.0
 
 
-def test_expert_and_features():
-    interventions = np.array([[[5, 0, 0, 1.0], [0, 5, 0, 3.0], [0, 0, 5, -1.0]]])
-    assert expert_choices(interventions)[0] == 1
-    observed = np.random.default_rng(3).normal(size=(1, 20, 4))
-    features = episode_features(interventions, observed)
-    assert features.shape == (1, 15)
-    hidden = episode_features(interventions, observed, hide_interventions=True)
-    assert np.all(hidden[:, :12] == 0) and np.array_equal(hidden[:, 12:], features[:, 12:])
+def test_pooled_associational_without_interventions_is_associational():
+    episodes = _episodes()
+    no_rows = episodes.intervened[:, :0]
+    assert np.array_equal(
+        pooled_associational_choices(episodes.observed, no_rows),
+        associational_choices(episodes.observed),
+    )
+
+
+def test_episode_state_hides_responses_until_explored():
+    episodes = _episodes(5)
+    explored = np.zeros((5, 5), dtype=bool)
+    explored[:, 2] = True
+    fields = episode_state(explored, episodes).reshape(5, 5, 4)
+    assert np.array_equal(fields[..., 0], explored)
+    assert np.all(fields[:, [0, 1, 3, 4], 1] == 0)
+    assert np.allclose(fields[:, 2, 1], episodes.responses[:, 2])
+    assert np.allclose(fields[..., 2], goal_correlations(episodes.observed))
+
+
+def test_expert_order_and_exploit():
+    order = expert_order([[0.2, 0.9, 0.5, -0.3]], [[1, 0, 1, 1]])
+    assert order.tolist() == [[2, 0, 3, 1]]  # actionable by priority, the locked one last
+    episodes = _episodes(300)
+    explored = np.random.default_rng(3).random((300, 5)) < 0.5
+    explored[:, 0] = True
+    chosen = expert_exploit(explored, episodes)
+    assert np.all(explored[np.arange(300), chosen])
+    best = np.where(explored, episodes.responses, -np.inf).max(axis=1)
+    assert np.array_equal(episodes.responses[np.arange(300), chosen], best)
+
+
+def test_demonstrations_follow_the_order_and_budgets():
+    episodes = _episodes(50)
+    order = expert_order(episodes.correlations, episodes.actionable)
+    budgets = np.random.default_rng(4).integers(0, 6, size=50)
+    states, actions, final, choices = expert_demonstrations(episodes, order, budgets)
+    assert len(states) == len(actions) == budgets.sum()
+    assert final.shape == (50, 20)
+    explored_at_end = final.reshape(50, 5, 4)[..., 0]
+    assert np.array_equal(explored_at_end.sum(axis=1), budgets)
+
+
+def test_roll_out_of_the_expert_reproduces_it():
+    episodes = _episodes(100)
+    policy = ExpertPolicy(episodes, budget=3)
+    explored, choices = roll_out(policy, policy, episodes, budget=3)
+    order = expert_order(episodes.correlations, episodes.actionable)
+    expected = np.zeros_like(explored)
+    np.put_along_axis(expected, order[:, :3], True, axis=1)
+    assert np.array_equal(explored, expected)
+    *_, expert_choices = expert_demonstrations(episodes, order, np.full(100, 3))
+    assert np.array_equal(choices, expert_choices)
+
+
+def test_locked_candidates_reveal_nothing_and_earn_nothing():
+    episodes = _episodes(10)
+    locked = replace(episodes, actionable=np.tile([False, True, True, True, True], (10, 1)))
+
+    class AlwaysFirst:
+        def predict(self, states):
+            return np.zeros(len(states), dtype=int)
+
+    explored, choices = roll_out(AlwaysFirst(), AlwaysFirst(), locked, budget=2)
+    assert not explored.any()
+    assert np.all(choice_rewards(locked.weights, choices, locked.actionable) == 0)
+
+
+def test_quality_label_and_concatenation():
+    states = np.arange(6.0).reshape(2, 3)
+    labelled = with_quality_label(states, [0.0, 1.0])
+    assert labelled.shape == (2, 7)
+    assert np.all(labelled[0, 4:] == 0) and np.array_equal(labelled[1, 4:], states[1])
+    joined = concatenate_episodes([_episodes(3, seed=1), _episodes(4, seed=2)])
+    assert joined.weights.shape == (7, 6, 6) and joined.actionable.shape == (7, 5)
 
 
 def test_fixed_seed_is_reproducible():
@@ -80,8 +179,9 @@ def test_fixed_seed_is_reproducible():
     [
         ({"n_worlds": 0}, "n_worlds"),
         ({"n_worlds": 2, "edge_probability": 1.5}, "edge_probability"),
-        ({"n_worlds": 2, "forbid_edge": (3, 0)}, "forbid_edge"),
-        ({"n_worlds": 2, "require_edge": (0, 9)}, "require_edge"),
+        ({"n_worlds": 2, "forbid_edges": [(3, 0)]}, "forbid_edges"),
+        ({"n_worlds": 2, "require_edges": [(0, 9)]}, "require_edges"),
+        ({"n_worlds": 2, "forbid_edges": [(0, 5)], "require_edges": [(0, 5)]}, "both"),
     ],
 )
 def test_sample_worlds_rejects_bad_inputs(kwargs, match):
@@ -92,6 +192,7 @@ def test_sample_worlds_rejects_bad_inputs(kwargs, match):
 def test_other_functions_reject_bad_inputs():
     rng = np.random.default_rng(0)
     weights, loadings = sample_worlds(2, rng=rng)
+    episodes = _episodes(2)
     with pytest.raises(ValueError, match="weights"):
         total_effects(np.ones((2, 3, 3)))
     with pytest.raises(ValueError, match="loadings"):
@@ -101,6 +202,23 @@ def test_other_functions_reject_bad_inputs():
     with pytest.raises(ValueError, match="value"):
         simulate_interventions(weights, loadings, value=float("nan"), rng=rng)
     with pytest.raises(ValueError, match="choices"):
-        choice_rewards(weights, [0, 3])
+        choice_rewards(weights, [0, 5])
     with pytest.raises(TypeError):
         simulate_observational(weights, loadings, n_samples=5, rng=0)
+    with pytest.raises(ValueError, match="actionable"):
+        Episodes(weights, episodes.observed, episodes.intervened, 10.0, np.ones((2, 4)))
+    with pytest.raises(TypeError, match="episodes"):
+        episode_state(np.zeros((2, 5)), episodes.weights)
+    with pytest.raises(ValueError, match="explored"):
+        episode_state(np.full((2, 5), 2), episodes)
+    order = expert_order(episodes.correlations, episodes.actionable)
+    with pytest.raises(ValueError, match="budgets"):
+        expert_demonstrations(episodes, order, [6, 0])
+    with pytest.raises(ValueError, match="order"):
+        expert_demonstrations(episodes, order[:, :3], [1, 0])
+    with pytest.raises(ValueError, match="budget"):
+        roll_out(None, None, episodes, budget=-1)
+    with pytest.raises(ValueError, match="quality"):
+        with_quality_label(np.ones((2, 3)), [1.0])
+    with pytest.raises(ValueError, match="value"):
+        concatenate_episodes([_episodes(2), replace(_episodes(2), value=5.0)])
