@@ -156,3 +156,21 @@ def test_reference_pages_are_in_the_book():
         "reference/reproducibility",
     ):
         assert page in TOC
+
+
+def test_instructor_guide_names_only_exercises_that_exist():
+    import json
+    import re
+
+    root = pathlib.Path(__file__).parents[1]
+    titles = set()
+    for path in sorted((root / "chapters").glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        titles |= {t.strip() for t in re.findall(r"^```\{exercise\}([^\n]*)", text, re.M)}
+    guide = (root / "reference" / "instructor_guide.md").read_text(encoding="utf-8")
+    guide = " ".join(guide.split())
+    homework = guide[guide.index("As homework,") : guide.index("## Questions")]
+    named = re.findall(r'"([^"]+)"', homework)
+    assert len(named) >= 10
+    assert set(named) <= titles, sorted(set(named) - titles)
