@@ -14,6 +14,7 @@ from lib.causal_strategies import (
     expert_demonstrations,
     expert_exploit,
     expert_order,
+    fit_policy,
     goal_correlations,
     pooled_associational_choices,
     roll_out,
@@ -166,6 +167,18 @@ def test_quality_label_and_concatenation():
     assert np.all(labelled[0, 4:] == 0) and np.array_equal(labelled[1, 4:], states[1])
     joined = concatenate_episodes([_episodes(3, seed=1), _episodes(4, seed=2)])
     assert joined.weights.shape == (7, 6, 6) and joined.actionable.shape == (7, 5)
+
+
+def test_fit_policy_imitates_a_demonstrated_rule_and_rejects_bad_inputs():
+    rng = np.random.default_rng(3)
+    states = rng.normal(size=(400, 3))
+    actions = np.argmax(states, axis=1)  # the rule to imitate: the largest feature
+    fresh = rng.normal(size=(400, 3))
+    assert np.mean(fit_policy(states, actions).predict(fresh) == np.argmax(fresh, axis=1)) > 0.9
+    with pytest.raises(ValueError, match="actions must have shape"):
+        fit_policy(states, actions[:-1])
+    with pytest.raises(ValueError, match="inverse_regularization must be positive"):
+        fit_policy(states, actions, inverse_regularization=0.0)
 
 
 def test_fixed_seed_is_reproducible():
