@@ -26,6 +26,12 @@ library, and for these two models the hand-written gradient is short; every obje
 gradient is tested against finite differences (``scipy.optimize.check_grad``) in
 ``tests/test_invariance.py``.
 
+Speed. :func:`fit_and_score` trains a linear model on coloured images from their 64 grey pixels
+and their colour rather than from the 128 features, half of them zero: the logit ``w . x`` is the
+grey image times the red or the green half of ``w``, whichever the colour picks. This is the same
+model, equal to the 128-feature computation to rounding (tested), at about half the memory
+traffic per step; :func:`train` on given inputs computes with them as they are.
+
 The module also holds the closed forms of the linear structural model that opens Arjovsky et
 al.'s argument (:func:`sem_coefficients`), in which only the regression on the cause of ``Y`` is
 the same in every environment.
@@ -494,6 +500,80 @@ def _backward(params, inputs, coefficients, hidden):
     }
 
 
+class _Dense:
+    # Inputs as given: logits by _forward, gradients by _backward.
+    def __init__(self, inputs):
+        self.inputs = inputs
+
+    def forward(self, params):
+        return _forward(params, self.inputs)
+
+    def backward(self, params, coefficients, hidden):
+        return _backward(params, self.inputs, coefficients, hidden)
+
+
+class _ColourBlocks:
+    # Coloured images for a linear model, stored as the 64 grey pixels, the colour and any extra
+    # columns (append_cue). The 128-feature logit w . x equals grey . w_c, with w_c the red or
+    # green half of w picked by the image's colour, so each step reads 64 features per image
+    # instead of 128 (of which half are zero). Equal to _Dense to rounding (tests).
+    def __init__(self, grey, colour, extra):
+        self.grey = np.ascontiguousarray(grey, dtype=np.float64)
+        self.green = np.asarray(colour) == 1
+        # (n_models, 2, n): 1 where the image is red (row 0) or green (row 1).
+        self.onehot = np.stack([~self.green, self.green], axis=1).astype(np.float64)
+        self.extra = np.ascontiguousarray(extra, dtype=np.float64)
+        self.n_pixels = self.grey.shape[2]
+
+    @classmethod
+    def from_environment(cls, env):
+        # None unless the features are exactly the colour blocks (plus extra columns).
+        n_pixels = env.grey.shape[2]
+        features = env.features
+        if features.shape[2] < 2 * n_pixels or not np.all((env.colour == 0) | (env.colour == 1)):
+            return None
+        red = env.colour[..., None] == 0
+        if not (
+            np.array_equal(features[..., :n_pixels], np.where(red, env.grey, 0.0))
+            and np.array_equal(features[..., n_pixels : 2 * n_pixels], np.where(red, 0.0, env.grey))
+        ):
+            return None
+        return cls(env.grey, env.colour, features[..., 2 * n_pixels :])
+
+    def _halves(self, weights):
+        # (n_models, n_pixels, 2): the red and the green half of the weights as two columns.
+        k = self.n_pixels
+        return np.stack([weights[:, :k], weights[:, k : 2 * k]], axis=2)
+
+    def forward(self, params):
+        weights = params["weights_out"]
+        both = self.grey @ self._halves(weights)  # (n_models, n, 2)
+        logits = np.where(self.green, both[..., 1], both[..., 0])
+        if self.extra.shape[2]:
+            logits = logits + (self.extra @ weights[:, 2 * self.n_pixels :, None])[..., 0]
+        return logits + params["bias_out"][:, None], None
+
+    def backward(self, params, coefficients, hidden):
+        blocks = (coefficients[:, None, :] * self.onehot) @ self.grey  # (n_models, 2, k)
+        parts = [blocks[:, 0], blocks[:, 1]]
+        if self.extra.shape[2]:
+            parts.append((coefficients[:, None, :] @ self.extra)[:, 0])
+        return {
+            "weights_out": np.concatenate(parts, axis=1),
+            "bias_out": coefficients.sum(axis=1),
+        }
+
+
+def _design(params, env, *, grey):
+    # The cheapest representation of an environment's inputs that gives the same model (to
+    # rounding) for these parameters.
+    if not grey and "weights_in" not in params:
+        blocks = _ColourBlocks.from_environment(env)
+        if blocks is not None:
+            return blocks
+    return _Dense(_check_inputs(params, env.pair(grey=grey)[0]))
+
+
 # --- Objectives -------------------------------------------------------------------------------
 
 
@@ -519,11 +599,12 @@ def _check_environments(params, environments):
     return checked
 
 
-def _risk_terms(logits, labels):
-    # Mean logistic loss, its scale gradient g (IRMv1) and the per-example derivatives.
+def _risk_terms(logits, labels, *, with_risk=True):
+    # Mean logistic loss, its scale gradient g (IRMv1) and the per-example derivatives. Without
+    # the risk (None), which ERM's and IRMv1's derivatives do not need.
     p = _sigmoid(logits)
     n = logits.shape[1]
-    risk = np.mean(np.logaddexp(0.0, logits) - labels * logits, axis=1)
+    risk = np.mean(np.logaddexp(0.0, logits) - labels * logits, axis=1) if with_risk else None
     residual = p - labels
     scale_gradient = np.mean(residual * logits, axis=1)
     d_scale_gradient = (p * (1 - p) * logits + residual) / n
@@ -609,7 +690,12 @@ def objective(
 def _combine(terms, method, weight, q):
     # The objective's value and its derivatives in the logits, from each environment's
     # (risk, d risk / d f, scale gradient g, d g / d f).
+    # The value is None when the risks were not computed (train, for ERM and IRMv1, whose
+    # derivatives do not depend on them).
     n_envs = len(terms)
+    derivatives_only = terms[0][0] is None
+    if derivatives_only:
+        terms = [(np.zeros(t[1].shape[0]), *t[1:]) for t in terms]
     risks = np.stack([t[0] for t in terms], axis=1)  # (n_models, n_envs)
     if method == "dro":
         return np.sum(q * risks, axis=1), [q[:, [e]] * t[1] for e, t in enumerate(terms)]
@@ -625,7 +711,7 @@ def _combine(terms, method, weight, q):
         value = value + weight * np.mean(deviation**2, axis=1)
         for e, t in enumerate(terms):
             coefficients[e] = coefficients[e] + weight * 2 * deviation[:, [e]] * t[1] / n_envs
-    return value, coefficients
+    return (None if derivatives_only else value), coefficients
 
 
 def _check_group_weights(group_weights, shape):
@@ -691,6 +777,38 @@ def train(
     """
     params = _check_params(params)
     environments = _check_environments(params, environments)
+    designs = [_Dense(x) for x, _ in environments]
+    labels = [y for _, y in environments]
+    return _train(
+        params,
+        designs,
+        labels,
+        method=method,
+        steps=steps,
+        learning_rate=learning_rate,
+        l2_weight=l2_weight,
+        penalty_weight=penalty_weight,
+        anneal_steps=anneal_steps,
+        dro_step=dro_step,
+    )
+
+
+def _train(
+    params,
+    designs,
+    labels,
+    *,
+    method,
+    steps,
+    learning_rate,
+    l2_weight,
+    penalty_weight,
+    anneal_steps,
+    dro_step,
+):
+    # Full-batch Adam on validated parameters; ``designs`` compute each environment's logits
+    # and back-propagate through them (_Dense, or _ColourBlocks, which gives the same numbers
+    # to rounding at about half the memory traffic).
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     steps = check_positive_int(steps, "steps")
@@ -706,13 +824,14 @@ def train(
     params = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
     moments = {name: (np.zeros_like(v), np.zeros_like(v)) for name, v in params.items()}
     n_models = params["bias_out"].shape[0]
-    log_q = np.zeros((n_models, len(environments)))
+    log_q = np.zeros((n_models, len(designs)))
+    need_risks = method in ("vrex", "dro")  # ERM's and IRMv1's gradients do not use them
     # Small matrices: BLAS threads cost more than they save (and contend on a shared machine).
     with threadpool_limits(limits=1, user_api="blas"):
         for step in range(1, steps + 1):
             weight = float(penalty_weight) if step > anneal_steps else 1.0
-            forwards = [_forward(params, x) for x, _ in environments]
-            terms = [_risk_terms(f[0], y) for f, (_, y) in zip(forwards, environments)]
+            forwards = [d.forward(params) for d in designs]
+            terms = [_risk_terms(f[0], y, with_risk=need_risks) for f, y in zip(forwards, labels)]
             q = None
             if method == "dro":
                 log_q = log_q + float(dro_step) * np.stack([t[0] for t in terms], axis=1)
@@ -721,8 +840,8 @@ def train(
             _, coefficients = _combine(terms, method, weight, q)
             scale = 1.0 / weight if weight > 1.0 and method in ("irm", "vrex") else 1.0
             grads = {name: 2 * float(l2_weight) * value for name, value in params.items()}
-            for (x, _), (_, hidden), c in zip(environments, forwards, coefficients):
-                for name, g in _backward(params, x, c, hidden).items():
+            for design, (_, hidden), c in zip(designs, forwards, coefficients):
+                for name, g in design.backward(params, c, hidden).items():
                     grads[name] += g
             for name in params:
                 grad = grads[name] * scale
@@ -775,7 +894,13 @@ def fit_and_score(params: dict, environments, test, *, grey: bool = False, **tra
     if not all(isinstance(e, Environment) for e in (*environments, test)):
         raise TypeError("environments and test must be Environment instances")
     pairs = [e.pair(grey=grey) for e in environments]
-    trained = train(params, pairs, **training)
+    # Validate as train does, then train on the colour-block representation when it applies
+    # (the same model, computed from the grey pixels and the colour: see _ColourBlocks).
+    params = _check_params(params)
+    _check_environments(params, pairs)
+    designs = [_design(params, e, grey=grey) for e in environments]
+    options = {"penalty_weight": 1.0, "anneal_steps": 0, "dro_step": 0.01} | training
+    trained = _train(params, designs, [y.astype(np.float64) for _, y in pairs], **options)
     train_accuracy = np.mean([accuracy(trained, *pair) for pair in pairs], axis=0)
     return train_accuracy, accuracy(trained, *test.pair(grey=grey))
 

@@ -356,3 +356,85 @@ def test_environment_sampler_rejects_mismatched_arguments(pool):
         append_cue(envs, (0.5, 0.5), rng=np.random.default_rng(0))
     with pytest.raises(TypeError, match="environments and test must be"):
         fit_and_score({}, [1], envs[0], method="erm")
+
+
+# --- The colour-block fast path (fit_and_score) against the 128-feature reference --------------
+
+
+def _colour_envs(pool, *, cue):
+    images, digits = pool
+    envs = sample_coloured_environments(
+        images,
+        digits,
+        (0.9, 0.8, 0.1),
+        fractions=(0.3, 0.3, 0.4),
+        label_noise=0.25,
+        n_seeds=2,
+        rng=np.random.default_rng(5),
+    )
+    return append_cue(envs, (0.85, 0.85, 0.1), rng=np.random.default_rng(6)) if cue else envs
+
+
+@pytest.mark.parametrize("cue", [False, True])
+def test_colour_blocks_give_the_dense_logits_and_gradients(pool, cue):
+    from lib.invariance import _ColourBlocks, _Dense
+
+    env = _colour_envs(pool, cue=cue)[0]
+    params = init_model(env.features.shape[2], 0, n_models=2, rng=np.random.default_rng(7))
+    params["bias_out"] = np.array([0.3, -0.2])
+    fast = _ColourBlocks.from_environment(env)
+    assert isinstance(fast, _ColourBlocks)  # else the comparison below would be vacuous
+    dense = _Dense(env.features)
+    np.testing.assert_allclose(fast.forward(params)[0], dense.forward(params)[0], atol=1e-12)
+    c = np.random.default_rng(8).standard_normal(env.label.shape)
+    for name, g in dense.backward(params, c, None).items():
+        np.testing.assert_allclose(fast.backward(params, c, None)[name], g, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_fit_and_score_fast_path_equals_training_on_the_dense_features(pool, method):
+    *envs, test = _colour_envs(pool, cue=method == "irm")
+    params = init_model(test.features.shape[2], 0, n_models=2, rng=np.random.default_rng(9))
+    settings = {
+        "method": method,
+        "steps": 60,
+        "learning_rate": 0.01,
+        "l2_weight": 0.001,
+        "penalty_weight": 1e4,
+        "anneal_steps": 20,
+    }
+    fast = fit_and_score(params, envs, test, **settings)
+    trained = train(params, [e.pair() for e in envs], **settings)
+    reference = (
+        np.mean([accuracy(trained, *e.pair()) for e in envs], axis=0),
+        accuracy(trained, *test.pair()),
+    )
+    np.testing.assert_array_equal(fast[0], reference[0])
+    np.testing.assert_array_equal(fast[1], reference[1])
+
+
+def test_colour_blocks_refuse_features_that_are_not_colour_blocks(pool):
+    from lib.invariance import _ColourBlocks
+
+    env = _colour_envs(pool, cue=False)[0]
+    features = env.features.copy()
+    red = np.flatnonzero(env.colour[0] == 0)[0]
+    features[0, red, 64 + 10] = 1.0  # a pixel in the green block of a red image
+    odd = Environment(features=features, grey=env.grey, label=env.label, colour=env.colour)
+    assert _ColourBlocks.from_environment(odd) is None
+    assert _ColourBlocks.from_environment(env) is not None
+
+
+@pytest.mark.parametrize("method", ["erm", "irm"])
+def test_derivatives_without_risks_equal_those_with_them(method):
+    from lib.invariance import _combine, _forward, _risk_terms
+
+    params, environments = small_problem(0)
+    logits = [_forward(params, x)[0] for x, _ in environments]
+    full = [_risk_terms(f, y) for f, (_, y) in zip(logits, environments)]
+    bare = [_risk_terms(f, y, with_risk=False) for f, (_, y) in zip(logits, environments)]
+    value, with_risks = _combine(full, method, 7.0, None)
+    none, without = _combine(bare, method, 7.0, None)
+    assert value is not None and none is None
+    for a, b in zip(with_risks, without):
+        np.testing.assert_array_equal(a, b)
