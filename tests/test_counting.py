@@ -296,6 +296,7 @@ def test_mpmath_footnote_directly():
     # it raises a convergence error. So the footnote is not reproduced by these two routes; it may
     # describe another one (e.g. summing pmf terms converted to float).
     import mpmath
+
     n, k, p = ESSAY_CASE
     p_mp = mpmath.mpf(p.numerator) / p.denominator
     leading = mpmath.binomial(n, k) * p_mp**k * (1 - p_mp) ** (n - k)
