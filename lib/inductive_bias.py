@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import expit, log_expit
+from threadpoolctl import threadpool_limits
 
 from .validation import (
     check_binary,
@@ -165,13 +166,14 @@ def network_predictions(params: dict[str, np.ndarray], inputs) -> np.ndarray:
     """
     inputs = check_finite_array(inputs, "inputs")
     weights = params["hidden_weights"]
-    n_draws, n_inputs, n_hidden = weights.shape
+    n_inputs = weights.shape[1]
     if inputs.ndim != 2 or inputs.shape[1] != n_inputs:
         raise ValueError(f"inputs must have shape (n, {n_inputs}), got {inputs.shape}")
-    # One matrix product for all draws: (n_points, n_inputs) @ (n_inputs, n_draws * n_hidden).
-    pre = inputs @ weights.transpose(1, 0, 2).reshape(n_inputs, -1)
-    hidden = np.maximum(pre.reshape(len(inputs), n_draws, n_hidden) + params["hidden_biases"], 0)
-    logits = np.einsum("pdh,dh->dp", hidden, params["output_weights"])
+    # Stacked products, one small matrix per draw: (n_points, n_inputs) @ (n_inputs, n_hidden)
+    # broadcast over draws. This avoids copying the weights into one wide matrix, which cost
+    # more than the products themselves.
+    hidden = np.maximum(inputs @ weights + params["hidden_biases"][:, None, :], 0)
+    logits = (hidden @ params["output_weights"][:, :, None])[:, :, 0]
     return (logits + params["output_biases"][:, None]) > 0
 
 
@@ -244,14 +246,17 @@ def guess_and_check(
     chunk = check_positive_int(chunk, "chunk")
     rng = check_generator(rng)
     accuracies = []
-    for start in range(0, n_draws, chunk):
-        size = min(chunk, n_draws - start)
-        params = sample_network_parameters(train_inputs.shape[1], n_hidden, size, rng=rng)
-        fits = (network_predictions(params, train_inputs) == train_labels).all(axis=1)
-        kept = {name: value[fits] for name, value in params.items()}
-        if fits.any():
-            hits = network_predictions(kept, test_inputs) == test_labels
-            accuracies.append(hits.mean(axis=1))
+    # The products are small (a few points times thousands of narrow networks): BLAS threads
+    # cost more CPU time in start-up and spinning than they save, so this runs on one thread.
+    with threadpool_limits(limits=1):
+        for start in range(0, n_draws, chunk):
+            size = min(chunk, n_draws - start)
+            params = sample_network_parameters(train_inputs.shape[1], n_hidden, size, rng=rng)
+            fits = (network_predictions(params, train_inputs) == train_labels).all(axis=1)
+            kept = {name: value[fits] for name, value in params.items()}
+            if fits.any():
+                hits = network_predictions(kept, test_inputs) == test_labels
+                accuracies.append(hits.mean(axis=1))
     test_accuracies = np.concatenate(accuracies) if accuracies else np.empty(0)
     return GuessAndCheck(n_draws=n_draws, test_accuracies=test_accuracies)
 
@@ -348,10 +353,13 @@ def random_features_risk(
     n_repeats = check_positive_int(n_repeats, "n_repeats")
     rng = check_generator(rng)
     risk = np.empty((n_repeats, len(widths)))
-    for repeat, (column, width) in itertools.product(range(n_repeats), enumerate(widths)):
-        train, test = random_relu_features(x_train, x_test, width, rng=rng)
-        coefficients = fit_linear(train, y_train, ridge=ridge)
-        risk[repeat, column] = np.mean((test @ coefficients - y_test) ** 2)
+    # Hundreds of fits of at most a few hundred columns: single-threaded BLAS is several times
+    # cheaper in CPU time here than a thread pool (see lib.planner for the same choice).
+    with threadpool_limits(limits=1):
+        for repeat, (column, width) in itertools.product(range(n_repeats), enumerate(widths)):
+            train, test = random_relu_features(x_train, x_test, width, rng=rng)
+            coefficients = fit_linear(train, y_train, ridge=ridge)
+            risk[repeat, column] = np.mean((test @ coefficients - y_test) ** 2)
     return risk
 
 
