@@ -33,6 +33,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import math
@@ -40,6 +41,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn import config_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
@@ -102,13 +104,24 @@ _MAX_ITER = 10_000
 _CONTROLLER = []
 
 
+@contextlib.contextmanager
 def _one_thread():
-    """A context in which BLAS uses one thread: these products are small, and extra threads
-    only wait on each other. The controller is made once (making one scans the loaded
-    libraries, which costs milliseconds); nothing is changed outside the context."""
+    """A context in which BLAS uses one thread and scikit-learn skips its input checks.
+
+    These products are small, and extra threads only wait on each other. scikit-learn's
+    checks of parameters and finiteness run on every call (thousands of small fits and
+    predictions here) and cost more than the arithmetic; this module has already validated
+    its inputs, and skipping them changes no number. The controller is made once (making
+    one scans the loaded libraries, which costs milliseconds); nothing is changed outside
+    the context.
+    """
     if not _CONTROLLER:
         _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0].limit(limits=1, user_api="blas")
+    with (
+        _CONTROLLER[0].limit(limits=1, user_api="blas"),
+        config_context(assume_finite=True, skip_parameter_validation=True),
+    ):
+        yield
 
 
 @dataclass(frozen=True)
@@ -198,12 +211,20 @@ def group_accuracies(model, test: CounterfactualTest) -> np.ndarray:
            [1., 0.]])
     """
     test = _check_test(test)
+    return _group_table(_correct(model, test), test)
+
+
+def _correct(model, test: CounterfactualTest) -> tuple[np.ndarray, np.ndarray]:
+    """Whether ``model`` is right on each image of ``test``, in each rendering."""
+    with _one_thread():  # small products: one thread
+        return tuple(model.predict(v.features) == v.label for v in (test.holds, test.reversed))
+
+
+def _group_table(correct, test: CounterfactualTest) -> np.ndarray:
     table = np.empty((2, 2))
-    for column, view in enumerate((test.holds, test.reversed)):
-        with _one_thread():  # small products: one thread
-            correct = model.predict(view.features) == view.label
+    for column, (right, view) in enumerate(zip(correct, (test.holds, test.reversed))):
         for label in (0, 1):
-            table[label, column] = correct[view.label == label].mean()
+            table[label, column] = right[view.label == label].mean()
     return table
 
 
@@ -236,16 +257,13 @@ def reliance(model, test: CounterfactualTest, *, p_agree: float) -> dict:
     """
     test = _check_test(test)
     p_agree = check_probability(p_agree, "p_agree")
-    with _one_thread():
-        holds, flipped = (
-            float(np.mean(model.predict(v.features) == v.label))
-            for v in (test.holds, test.reversed)
-        )
+    correct = _correct(model, test)  # predicted once, scored every way
+    holds, flipped = (float(np.mean(right)) for right in correct)
     return {
         "holds": holds,
         "absent": (holds + flipped) / 2,
         "reversed": flipped,
-        "worst_group": worst_group_accuracy(model, test),
+        "worst_group": float(_group_table(correct, test).min()),
         "in_distribution": p_agree * holds + (1 - p_agree) * flipped,
     }
 
@@ -442,9 +460,26 @@ def _last_layer(layer) -> object:
     )
 
 
+# The few most recent last-layer fits of a model's own hidden layer, as (model, data, fit):
+# LP-FT starts from exactly the fit that "last_layer" makes on the same model and data, so
+# :func:`repair_scores` need not solve it twice. Matched by identity; the fit is deterministic.
+_RECENT_FITS: list = []
+
+
+def _fit_own_last_layer(model: MLPClassifier, data: ColouredDigits):
+    """The last-layer fit of ``model``'s own hidden layer on ``data`` (reused if just made)."""
+    for seen_model, seen_data, fitted in _RECENT_FITS:
+        if seen_model is model and seen_data is data:
+            return fitted
+    fitted = _last_layer(hidden_layer(model)).fit(data.features, data.label)
+    _RECENT_FITS.insert(0, (model, data, fitted))
+    del _RECENT_FITS[4:]
+    return fitted
+
+
 def _probe_head(model: MLPClassifier, data: ColouredDigits):
     """The last-layer fit, folded back into an output layer for ``model``'s raw hidden units."""
-    pipeline = _last_layer(hidden_layer(model)).fit(data.features, data.label)
+    pipeline = _fit_own_last_layer(model, data)
     scaler, probe = pipeline[1], pipeline[2]
     weights = probe.coef_[0] / scaler.scale_
     bias = probe.intercept_[0] - weights @ scaler.mean_
@@ -603,7 +638,9 @@ def repair(
     with _one_thread(), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         if method == "last_layer":
-            fitted = _last_layer(hidden_layer(model) if layer is None else layer)
+            if layer is None:
+                return copy.deepcopy(_fit_own_last_layer(model, data))
+            fitted = _last_layer(layer)
         elif method == "scratch_linear":
             fitted = _logistic()
         else:

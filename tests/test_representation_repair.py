@@ -316,3 +316,35 @@ def test_curve_noise_ignores_offsets_and_linear_trends():
     assert curve_noise(clean) < 1e-12
     noisy = clean + 0.2 * rng.standard_normal(clean.shape)
     assert abs(curve_noise(noisy) - 0.2) < 0.01
+
+
+def test_lp_ft_reuses_the_last_layer_fit_without_changing_it(world):
+    # repair_scores fits "last_layer" and then "lp_ft" on the same set; LP-FT reuses that fit.
+    # The result must equal LP-FT started afresh, and an unrelated data set must not hit it.
+    from lib import representation_repair as rr
+
+    model, _, pool = world
+    data, other = (
+        sample_repair_set(*pool, n_examples=32, kind="interventional", p_observed=0.8, rng=r)
+        for r in np.random.default_rng(11).spawn(2)
+    )
+
+    def lp_ft(on):
+        tuned = repair(
+            model, on, method="lp_ft", steps=5, learning_rate=0.1, rng=np.random.default_rng(0)
+        )
+        return [w.copy() for w in tuned.coefs_]
+
+    rr._RECENT_FITS.clear()
+    fresh = lp_ft(data)
+    rr._RECENT_FITS.clear()
+    last = repair(
+        model, data, method="last_layer", steps=1, learning_rate=0.1, rng=np.random.default_rng(0)
+    )
+    assert len(rr._RECENT_FITS) == 1
+    reused = lp_ft(data)
+    assert all(np.array_equal(a, b) for a, b in zip(fresh, reused))
+    # the returned last-layer model is a copy: refitting it cannot corrupt the shared fit
+    last.fit(other.features, other.label)
+    assert all(np.array_equal(a, b) for a, b in zip(fresh, lp_ft(data)))
+    assert not all(np.array_equal(a, b) for a, b in zip(fresh, lp_ft(other)))
