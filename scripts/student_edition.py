@@ -46,6 +46,10 @@ SOURCES = [
 def strip_solutions(notebook: dict) -> tuple[dict, int]:
     """Return a copy of ``notebook`` without its gated solutions, and how many were removed.
 
+    Everything from a ``{solution-start}`` fence to the end of its ``{solution-end}`` fence goes,
+    whether the two sit in the same cell or many cells apart; text of a markdown cell before a
+    start or after an end (the next exercise, say) stays.
+
     Raises
     ------
     ValueError
@@ -56,26 +60,31 @@ def strip_solutions(notebook: dict) -> tuple[dict, int]:
     student = copy.deepcopy(notebook)
     kept, removed, inside = [], 0, False
     for cell in student["cells"]:
-        text = "".join(cell["source"]) if cell["cell_type"] == "markdown" else ""
-        if not inside and START.search(text):
-            if START.search(text).start() != 0:
-                raise ValueError("a {solution-start} must open its markdown cell")
-            inside = True
-        if inside:
-            end = END.search(text)
-            if end is None:
-                continue
-            inside, removed = False, removed + 1
-            rest = text[end.end() :].lstrip("\n")
-            if START.search(rest):
-                raise ValueError("a solution must end in the cell before the next one starts")
-            if rest:
-                cell["source"] = rest.splitlines(True)
+        if cell["cell_type"] != "markdown":
+            if not inside:
                 kept.append(cell)
             continue
-        if END.search(text):
-            raise ValueError("a {solution-end} comes before its {solution-start}")
-        kept.append(cell)
+        text, survivors = "".join(cell["source"]), []
+        while text:
+            if inside:
+                end = END.search(text)
+                if end is None:
+                    break
+                inside, removed, text = False, removed + 1, text[end.end() :]
+                continue
+            start, end = START.search(text), END.search(text)
+            if end is not None and (start is None or end.start() < start.start()):
+                raise ValueError("a {solution-end} comes before its {solution-start}")
+            if start is None:
+                survivors.append(text)
+                break
+            survivors.append(text[: start.start()])
+            inside, text = True, text[start.start() :]
+        remaining = "".join(survivors).strip("\n")
+        if remaining:
+            cell["source"] = (remaining + "\n").splitlines(True)
+            cell["source"][-1] = cell["source"][-1].rstrip("\n")
+            kept.append(cell)
     if inside:
         raise ValueError("a {solution-start} has no {solution-end}")
     student["cells"] = kept

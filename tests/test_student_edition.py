@@ -55,12 +55,27 @@ def test_solution_cells_are_removed_and_text_after_the_end_fence_kept():
     [
         ([new_markdown_cell(START), new_code_cell("y = 1")], "has no {solution-end}"),
         ([new_markdown_cell(END)], "comes before its {solution-start}"),
-        ([new_markdown_cell("Text first\n" + START + "\n" + END)], "must open its markdown cell"),
     ],
 )
 def test_unbalanced_solutions_are_rejected(cells, message):
     with pytest.raises(ValueError, match=message):
         strip_solutions(_notebook(*cells))
+
+
+def test_one_cell_can_end_a_solution_set_the_next_exercise_and_start_its_solution():
+    nb = _notebook(
+        new_markdown_cell("```{exercise} A\n:label: ex-a\n```\n\n" + START),
+        new_code_cell("answer = 1"),
+        new_markdown_cell("Done.\n" + END + "\n\n```{exercise} B\n:label: ex-b\n```\n\n" + START),
+        new_code_cell("answer = 2"),
+        new_markdown_cell(END),
+    )
+    student, removed = strip_solutions(nb)
+    assert removed == 2
+    assert _sources(student) == [
+        "```{exercise} A\n:label: ex-a\n```",
+        "```{exercise} B\n:label: ex-b\n```",
+    ]
 
 
 def test_strip_rejects_what_is_not_a_notebook():
