@@ -15,7 +15,7 @@ Braun).
 
 The history enters through four counts, successes and failures on each arm: the Bayesian log
 odds of ``theta`` are linear in them, with or without the actions counted as evidence, so a
-logistic regression on the counts can represent either predictor. The chapter fits one to data;
+logistic regression on the counts can approximate either predictor. A policy is fitted to data;
 this module simulates the bandit, the experts and fitted policies, and gives the two Bayesian
 predictors in closed form, for comparison.
 
