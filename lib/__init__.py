@@ -5,7 +5,7 @@ Modules are named for the concepts they model; chapters import what they need, e
 settings (matplotlib's included) and draws no random numbers.
 """
 
-from .claims import (
+from .evidence.claims import (
     CHECK_METADATA_KEY,
     Check,
     claim_close,
@@ -16,7 +16,7 @@ from .claims import (
     read_checks,
     require,
 )
-from .estimation import (
+from .evidence.estimation import (
     Estimate,
     estimate_difference,
     estimate_mean,
@@ -24,8 +24,8 @@ from .estimation import (
     fit_growth_exponent,
     standard_error,
 )
-from .plotting import PALETTE, decorate, house_style
-from .validation import (
+from .evidence.plotting import PALETTE, decorate, house_style
+from .evidence.validation import (
     check_finite,
     check_generator,
     check_in_range,

@@ -1,9 +1,16 @@
-"""Tests of lib.behaviour_cloning: the driving simulator, the learners, and bad inputs."""
+"""Tests of lib.worlds.behaviour_cloning: the driving simulator, the learners, and bad inputs."""
 
 import numpy as np
 import pytest
 
-from lib.behaviour_cloning import BrakingWorld, Drives, dagger, drive, fit_clone, held_out_accuracy
+from lib.worlds.behaviour_cloning import (
+    BrakingWorld,
+    Drives,
+    dagger,
+    drive,
+    fit_clone,
+    held_out_accuracy,
+)
 
 WORLD = BrakingWorld(p_on=0.05, p_off=0.2, sensor_noise=0.5)
 

@@ -10,7 +10,7 @@ import re
 import pytest
 import yaml
 
-from lib.claims import read_checks
+from lib.evidence.claims import read_checks
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))

@@ -1,11 +1,11 @@
-"""Tests for lib.causal_strategies: closed forms, properties and bad inputs."""
+"""Tests for lib.worlds.causal_strategies: closed forms, properties and bad inputs."""
 
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from lib.causal_strategies import (
+from lib.worlds.causal_strategies import (
     Episodes,
     associational_choices,
     choice_rewards,

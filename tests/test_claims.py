@@ -1,4 +1,4 @@
-"""Tests of lib.claims: relations, display, and collection from stored notebook outputs."""
+"""Tests of lib.evidence.claims: relations, display, and collection from stored notebook outputs."""
 
 import json
 
@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from lib.claims import (
+from lib.evidence.claims import (
     CHECK_METADATA_KEY,
     Check,
     claim_close,

@@ -1,9 +1,9 @@
-"""Tests of lib.coloured_digits: agreement rates, disjoint splits, features and bad inputs."""
+"""Tests of lib.worlds.coloured_digits: agreement rates, disjoint splits, features and bad inputs."""
 
 import numpy as np
 import pytest
 
-from lib.coloured_digits import (
+from lib.worlds.coloured_digits import (
     N_PIXELS,
     ColouredDigits,
     colour_digits,

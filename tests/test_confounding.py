@@ -1,4 +1,4 @@
-"""Tests of lib.confounding: closed forms, properties, bad inputs and exact values under a seed."""
+"""Tests of lib.worlds.confounding: closed forms, properties, bad inputs and exact values under a seed."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 
-from lib.confounding import (
+from lib.worlds.confounding import (
     IceCreamWorld,
     adjust_for_sun,
     causal_effect,

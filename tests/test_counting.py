@@ -1,4 +1,4 @@
-"""Tests of lib.counting: exact counts, the binomial tail in log space, and the parody samplers."""
+"""Tests of lib.worlds.counting: exact counts, the binomial tail in log space, and the parody samplers."""
 
 import decimal
 import math
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from lib.counting import (
+from lib.worlds.counting import (
     AdditionTask,
     bits_per_mapping,
     expected_interpolant_mse,

@@ -1,4 +1,4 @@
-"""Tests of lib.estimation against closed forms, with properties and bad inputs."""
+"""Tests of lib.evidence.estimation against closed forms, with properties and bad inputs."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from lib.estimation import (
+from lib.evidence.estimation import (
     Estimate,
     estimate_difference,
     estimate_mean,

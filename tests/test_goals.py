@@ -1,11 +1,11 @@
-"""Tests of lib.goals: the frog world, goal models fitted by counting, the utility profile."""
+"""Tests of lib.worlds.goals: the frog world, goal models fitted by counting, the utility profile."""
 
 import numpy as np
 import pytest
 from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
-from lib.goals import (
+from lib.worlds.goals import (
     GOAL_HYPOTHESES,
     IS_DOT,
     IS_FLY,
@@ -189,7 +189,7 @@ def test_bad_inputs_raise(call, error, match):
 def test_weighted_logistic_gradient_matches_finite_differences():
     from scipy.optimize import check_grad
 
-    from lib.goals import _negative_log_likelihood
+    from lib.worlds.goals import _negative_log_likelihood
 
     attribute = np.array([0.0, 0.3, 0.7, 1.0, 0.0, 1.0])
     snaps = np.array([0, 0, 1, 1, 1, 0])

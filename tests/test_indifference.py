@@ -1,4 +1,4 @@
-"""Tests of lib.indifference: each sampler against its exact answer, properties and bad inputs."""
+"""Tests of lib.worlds.indifference: each sampler against its exact answer, properties and bad inputs."""
 
 from fractions import Fraction
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.indifference import (
+from lib.worlds.indifference import (
     BERTRAND_METHODS,
     GoalWorld,
     angle_to_nearest,
@@ -230,7 +230,7 @@ def test_rotations_are_orthogonal(seed):
 
 def test_euler_rotations_are_rx_ry_rz_of_the_drawn_angles():
     # The convention the chapter states: R = Rx(a) Ry(b) Rz(c), angles uniform on [0, 2 pi).
-    from lib.indifference import sample_euler_rotations
+    from lib.worlds.indifference import sample_euler_rotations
 
     rotations = sample_euler_rotations(3, rng=np.random.default_rng(5))
     a, b, c = np.random.default_rng(5).uniform(0, 2 * np.pi, size=(3, 3))

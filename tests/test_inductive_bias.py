@@ -1,11 +1,11 @@
-"""Tests of lib.inductive_bias: hand-written gradients against finite differences, closed forms
+"""Tests of lib.learners.inductive_bias: hand-written gradients against finite differences, closed forms
 for the least-squares fits and the Fourier amplitudes, properties of guess and check, bad inputs."""
 
 import numpy as np
 import pytest
 from scipy.optimize import check_grad
 
-from lib.inductive_bias import (
+from lib.learners.inductive_bias import (
     boolean_cube,
     fit_linear,
     fourier_amplitudes,

@@ -1,11 +1,10 @@
-"""Tests of lib.invariance: gradients against finite differences, closed forms, bad inputs."""
+"""Tests of lib.learners.invariance: gradients against finite differences, closed forms, bad inputs."""
 
 import numpy as np
 import pytest
 from scipy.optimize import check_grad
 
-from lib.coloured_digits import load_digit_pool
-from lib.invariance import (
+from lib.learners.invariance import (
     METHODS,
     Environment,
     accuracy,
@@ -23,6 +22,7 @@ from lib.invariance import (
     sem_coefficients,
     train,
 )
+from lib.worlds.coloured_digits import load_digit_pool
 
 
 def small_problem(n_hidden, n_models=2, n_features=5, sizes=(30, 20)):
@@ -377,7 +377,7 @@ def _colour_envs(pool, *, cue):
 
 @pytest.mark.parametrize("cue", [False, True])
 def test_colour_blocks_give_the_dense_logits_and_gradients(pool, cue):
-    from lib.invariance import _ColourBlocks, _Dense
+    from lib.learners.invariance import _ColourBlocks, _Dense
 
     env = _colour_envs(pool, cue=cue)[0]
     params = init_model(env.features.shape[2], 0, n_models=2, rng=np.random.default_rng(7))
@@ -414,7 +414,7 @@ def test_fit_and_score_fast_path_equals_training_on_the_dense_features(pool, met
 
 
 def test_colour_blocks_refuse_features_that_are_not_colour_blocks(pool):
-    from lib.invariance import _ColourBlocks
+    from lib.learners.invariance import _ColourBlocks
 
     env = _colour_envs(pool, cue=False)[0]
     features = env.features.copy()
@@ -427,7 +427,7 @@ def test_colour_blocks_refuse_features_that_are_not_colour_blocks(pool):
 
 @pytest.mark.parametrize("method", ["erm", "irm"])
 def test_derivatives_without_risks_equal_those_with_them(method):
-    from lib.invariance import _combine, _forward, _risk_terms
+    from lib.learners.invariance import _combine, _forward, _risk_terms
 
     params, environments = small_problem(0)
     logits = [_forward(params, x)[0] for x, _ in environments]

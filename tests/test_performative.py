@@ -1,10 +1,10 @@
-"""Tests of lib.performative: closed forms of the location family, RRM, strategic risks."""
+"""Tests of lib.worlds.performative: closed forms of the location family, RRM, strategic risks."""
 
 import numpy as np
 import pytest
 from scipy import optimize
 
-from lib.performative import (
+from lib.worlds.performative import (
     CreditWorld,
     best_response_features,
     contraction_rate,

@@ -1,4 +1,4 @@
-"""Tests of lib.planner: closed forms, theorems, properties, bad inputs, sampling against exact values."""
+"""Tests of lib.worlds.planner: closed forms, theorems, properties, bad inputs, sampling against exact values."""
 
 import math
 
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scipy import stats
 from scipy.special import expit
 
-from lib.planner import (
+from lib.worlds.planner import (
     FEATURES,
     MAX_REPEATS,
     SCHEMES,

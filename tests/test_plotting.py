@@ -1,4 +1,4 @@
-"""Tests of lib.plotting: the style is scoped, the palette is colour-blind safe, decorate validates."""
+"""Tests of lib.evidence.plotting: the style is scoped, the palette is colour-blind safe, decorate validates."""
 
 import matplotlib
 
@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
 import lib  # noqa: E402
-from lib.plotting import PALETTE, decorate, house_style  # noqa: E402
+from lib.evidence.plotting import PALETTE, decorate, house_style  # noqa: E402
 
 OKABE_ITO = {"#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"}
 

@@ -1,11 +1,10 @@
-"""Tests of lib.representation_repair: properties, exact identities and bad inputs."""
+"""Tests of lib.learners.representation_repair: properties, exact identities and bad inputs."""
 
 import numpy as np
 import pytest
 from sklearn.neural_network import MLPClassifier
 
-from lib.coloured_digits import colour_digits, load_digit_pool
-from lib.representation_repair import (
+from lib.learners.representation_repair import (
     KINDS,
     METHODS,
     counterfactual_test,
@@ -25,6 +24,7 @@ from lib.representation_repair import (
     sample_repair_set,
     worst_group_accuracy,
 )
+from lib.worlds.coloured_digits import colour_digits, load_digit_pool
 
 IMAGES, DIGITS = load_digit_pool()
 
@@ -321,7 +321,7 @@ def test_curve_noise_ignores_offsets_and_linear_trends():
 def test_lp_ft_reuses_the_last_layer_fit_without_changing_it(world):
     # repair_scores fits "last_layer" and then "lp_ft" on the same set; LP-FT reuses that fit.
     # The result must equal LP-FT started afresh, and an unrelated data set must not hit it.
-    from lib import representation_repair as rr
+    from lib.learners import representation_repair as rr
 
     model, _, pool = world
     data, other = (

@@ -1,10 +1,10 @@
-"""Tests of lib.self_delusion: the closed-form posteriors, the simulator, and bad inputs."""
+"""Tests of lib.worlds.self_delusion: the closed-form posteriors, the simulator, and bad inputs."""
 
 import numpy as np
 import pytest
 from scipy.special import expit
 
-from lib.self_delusion import (
+from lib.worlds.self_delusion import (
     BanditWorld,
     Rollouts,
     expert_probability_arm_zero,

@@ -1,4 +1,4 @@
-"""Unit, property and bad-input tests for lib.validation."""
+"""Unit, property and bad-input tests for lib.evidence.validation."""
 
 import math
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lib.validation import (
+from lib.evidence.validation import (
     check_finite,
     check_generator,
     check_in_range,

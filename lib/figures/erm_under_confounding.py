@@ -1,16 +1,16 @@
 """Figures of the chapter "ERM under confounding" (chapters/01_erm_under_confounding.ipynb).
 
 Each function draws one of that chapter's figures, with its labels, on an ``ax`` and returns it.
-The quantities they show come from :mod:`lib.confounding`.
+The quantities they show come from :mod:`lib.worlds.confounding`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..confounding import decision_regret, predict_from_shorts
-from ..estimation import standard_error
-from ..plotting import PALETTE, decorate
+from ..evidence.estimation import standard_error
+from ..evidence.plotting import PALETTE, decorate
+from ..worlds.confounding import decision_regret, predict_from_shorts
 
 
 def plot_concept_shift(ax, world, town_sun, fitted, pool_sun):
@@ -20,7 +20,7 @@ def plot_concept_shift(ax, world, town_sun, fitted, pool_sun):
     --------
     >>> import matplotlib.pyplot as plt
     >>> fig, ax = plt.subplots()
-    >>> from lib.confounding import IceCreamWorld
+    >>> from lib.worlds.confounding import IceCreamWorld
     >>> world = IceCreamWorld()
     >>> plot_concept_shift(ax, world, [0.1, 0.9], predict_from_shorts(world, [0.1, 0.9]),
     ...                    0.5) is ax

@@ -79,7 +79,7 @@ def test_the_claims_table_is_a_table_with_every_check(built):
     end = tex.index("\\chapter{", start + 1)
     section = tex[start:end]
     checks = collect_checks(ROOT / "chapters")
-    # Each row's Result cell begins "measured <number>" (lib.claims.Check.describe).
+    # Each row's Result cell begins "measured <number>" (lib.evidence.claims.Check.describe).
     results = re.findall(r"\\sphinxAtStartPar\nmeasured (?:-|\\sphinxhyphen\{\})?[0-9]", section)
     assert len(results) == len(checks)
     assert section.count("has a control") == int(checks["has_control"].sum())

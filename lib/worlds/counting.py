@@ -21,7 +21,7 @@ from fractions import Fraction
 import numpy as np
 from scipy import special
 
-from .validation import check_finite, check_generator, check_positive_int
+from ..evidence.validation import check_finite, check_generator, check_positive_int
 
 __all__ = [
     "AdditionTask",

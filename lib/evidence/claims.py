@@ -7,7 +7,7 @@ comparison as a :class:`Check`. A chapter states a claim in one idiom,
 if the claim does not hold and otherwise displays it.
 
 The names keep two kinds of function apart: ``claim_*`` functions *return* a claim, which may
-hold or not; :mod:`lib.validation`'s ``check_*`` functions *raise* on bad input.
+hold or not; :mod:`lib.evidence.validation`'s ``check_*`` functions *raise* on bad input.
 
 The display carries a machine-readable copy in the output's metadata (under the key
 :data:`CHECK_METADATA_KEY`; a custom MIME type would make the book's renderer warn), so the book's

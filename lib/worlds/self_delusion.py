@@ -36,7 +36,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import expit
 
-from .validation import check_generator, check_in_range, check_positive_int, check_probability
+from ..evidence.validation import (
+    check_generator,
+    check_in_range,
+    check_positive_int,
+    check_probability,
+)
 
 __all__ = [
     "BanditWorld",

@@ -17,7 +17,7 @@ from fractions import Fraction
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from .validation import check_finite, check_generator, check_in_range, check_positive_int
+from ..evidence.validation import check_finite, check_generator, check_in_range, check_positive_int
 
 __all__ = [
     "BERTRAND_METHODS",

@@ -33,7 +33,7 @@ import numpy as np
 from scipy.special import expit, log_expit
 from threadpoolctl import threadpool_limits
 
-from .validation import (
+from ..evidence.validation import (
     check_binary,
     check_finite,
     check_finite_array,
@@ -354,7 +354,7 @@ def random_features_risk(
     rng = check_generator(rng)
     risk = np.empty((n_repeats, len(widths)))
     # Hundreds of fits of at most a few hundred columns: single-threaded BLAS is several times
-    # cheaper in CPU time here than a thread pool (see lib.planner for the same choice).
+    # cheaper in CPU time here than a thread pool (see lib.worlds.planner for the same choice).
     with threadpool_limits(limits=1):
         for repeat, (column, width) in itertools.product(range(n_repeats), enumerate(widths)):
             train, test = random_relu_features(x_train, x_test, width, rng=rng)

@@ -2,7 +2,7 @@
 
 Crux 4 of Kirk and Krueger (2022) asks whether fine-tuning can correct spurious correlations
 in pretrained representations, and with how little data. This module holds the pieces of a
-small experiment on coloured digits (:mod:`lib.coloured_digits`): a network is pretrained by
+small experiment on coloured digits (:mod:`lib.worlds.coloured_digits`): a network is pretrained by
 ERM on images whose colour agrees with the label with probability ``p_agree``; it is then
 *repaired* with ``k`` labelled examples of one of three kinds (:data:`KINDS`) by one of six
 methods (:data:`METHODS`), and scored on a counterfactual test set in which every test image
@@ -20,7 +20,7 @@ written by hand.
 
 Examples
 --------
->>> from lib.coloured_digits import load_digit_pool, colour_digits
+>>> from lib.worlds.coloured_digits import load_digit_pool, colour_digits
 >>> rng = np.random.default_rng(0)
 >>> images, digits = load_digit_pool()
 >>> data = colour_digits(images[:300], digits[:300], p_agree=1.0, label_noise=0.0, rng=rng)
@@ -49,8 +49,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import ThreadpoolController
 
-from .coloured_digits import ColouredDigits, colour_digits
-from .validation import (
+from ..evidence.validation import (
     check_finite,
     check_finite_array,
     check_generator,
@@ -58,6 +57,7 @@ from .validation import (
     check_positive_int,
     check_probability,
 )
+from ..worlds.coloured_digits import ColouredDigits, colour_digits
 
 __all__ = [
     "KINDS",
@@ -178,7 +178,7 @@ def counterfactual_test(images, digits, *, rng: np.random.Generator) -> Counterf
 
     Examples
     --------
-    >>> from lib.coloured_digits import load_digit_pool
+    >>> from lib.worlds.coloured_digits import load_digit_pool
     >>> images, digits = load_digit_pool()
     >>> test = counterfactual_test(images[:50], digits[:50], rng=np.random.default_rng(0))
     >>> bool(np.all(test.holds.colour == test.holds.label))
@@ -200,7 +200,7 @@ def group_accuracies(model, test: CounterfactualTest) -> np.ndarray:
 
     Examples
     --------
-    >>> from lib.coloured_digits import load_digit_pool
+    >>> from lib.worlds.coloured_digits import load_digit_pool
     >>> images, digits = load_digit_pool()
     >>> test = counterfactual_test(images[:60], digits[:60], rng=np.random.default_rng(0))
     >>> class ReadsColour:
@@ -246,7 +246,7 @@ def reliance(model, test: CounterfactualTest, *, p_agree: float) -> dict:
 
     Examples
     --------
-    >>> from lib.coloured_digits import load_digit_pool
+    >>> from lib.worlds.coloured_digits import load_digit_pool
     >>> images, digits = load_digit_pool()
     >>> test = counterfactual_test(images[:60], digits[:60], rng=np.random.default_rng(0))
     >>> class ReadsColour:
@@ -277,7 +277,7 @@ def pretrain(data: ColouredDigits, *, n_hidden: int, rng: np.random.Generator) -
 
     Examples
     --------
-    >>> from lib.coloured_digits import load_digit_pool, colour_digits
+    >>> from lib.worlds.coloured_digits import load_digit_pool, colour_digits
     >>> rng = np.random.default_rng(1)
     >>> images, digits = load_digit_pool()
     >>> data = colour_digits(images[:200], digits[:200], p_agree=0.5, label_noise=0.0, rng=rng)
@@ -360,7 +360,7 @@ def probe_accuracy(layer, train: ColouredDigits, test: ColouredDigits, *, target
 
     Examples
     --------
-    >>> from lib.coloured_digits import load_digit_pool, colour_digits
+    >>> from lib.worlds.coloured_digits import load_digit_pool, colour_digits
     >>> rng = np.random.default_rng(0)
     >>> images, digits = load_digit_pool()
     >>> train, test = (colour_digits(images[s], digits[s], p_agree=0.5, label_noise=0.0,
@@ -407,7 +407,7 @@ def sample_repair_set(
 
     Examples
     --------
-    >>> from lib.coloured_digits import load_digit_pool
+    >>> from lib.worlds.coloured_digits import load_digit_pool
     >>> rng = np.random.default_rng(0)
     >>> images, digits = load_digit_pool()
     >>> data = sample_repair_set(images[:400], digits[:400], n_examples=16,
@@ -546,7 +546,7 @@ def fine_tune_path(
 
     Examples
     --------
-    >>> from lib.coloured_digits import load_digit_pool, colour_digits
+    >>> from lib.worlds.coloured_digits import load_digit_pool, colour_digits
     >>> rng = np.random.default_rng(0)
     >>> images, digits = load_digit_pool()
     >>> data = colour_digits(images[:200], digits[:200], p_agree=0.5, label_noise=0.0, rng=rng)
@@ -615,7 +615,7 @@ def repair(
 
     Examples
     --------
-    >>> from lib.coloured_digits import load_digit_pool, colour_digits
+    >>> from lib.worlds.coloured_digits import load_digit_pool, colour_digits
     >>> rng = np.random.default_rng(0)
     >>> images, digits = load_digit_pool()
     >>> data = colour_digits(images[:200], digits[:200], p_agree=0.9, label_noise=0.0, rng=rng)
@@ -796,7 +796,7 @@ def repair_scores(
 
     Examples
     --------
-    >>> from lib.coloured_digits import load_digit_pool, colour_digits
+    >>> from lib.worlds.coloured_digits import load_digit_pool, colour_digits
     >>> rng = np.random.default_rng(0)
     >>> images, digits = load_digit_pool()
     >>> data = colour_digits(images[:200], digits[:200], p_agree=0.9, label_noise=0.0, rng=rng)

@@ -29,7 +29,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from .validation import (
+from ..evidence.validation import (
     check_finite,
     check_finite_array,
     check_generator,

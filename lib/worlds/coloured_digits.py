@@ -35,7 +35,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .validation import check_finite_array, check_generator, check_positive_int, check_probability
+from ..evidence.validation import (
+    check_finite_array,
+    check_generator,
+    check_positive_int,
+    check_probability,
+)
 
 __all__ = [
     "ColouredDigits",
@@ -104,7 +109,7 @@ def load_digit_pool() -> tuple[np.ndarray, np.ndarray]:
     >>> float(images.min()), float(images.max()), sorted(set(digits.tolist())) == list(range(10))
     (0.0, 1.0, True)
     """
-    # Imported here so that importing lib.coloured_digits stays cheap.
+    # Imported here so that importing lib.worlds.coloured_digits stays cheap.
     from sklearn.datasets import load_digits
 
     bunch = load_digits()

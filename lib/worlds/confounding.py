@@ -43,8 +43,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import entr, expit, logit, rel_entr
 
-from .estimation import Estimate, estimate_difference
-from .validation import (
+from ..evidence.estimation import Estimate, estimate_difference
+from ..evidence.validation import (
     check_binary,
     check_finite,
     check_finite_array,
@@ -812,7 +812,7 @@ def lowest_log_loss(world, p_sun, *, sees_sun=False) -> np.ndarray:
 def estimate_contrast(shorts, ice_cream) -> Estimate:
     """Estimate ``P(Y=1 | S=1) - P(Y=1 | S=0)`` from days, with its standard error.
 
-    The difference of two independent means, by :func:`lib.estimation.estimate_difference`.
+    The difference of two independent means, by :func:`lib.evidence.estimation.estimate_difference`.
 
     This is the effect of shorts that a predictor from shorts alone implies.
 

@@ -49,7 +49,12 @@ from scipy import optimize
 from scipy.special import expit, log_expit
 from sklearn.linear_model import LogisticRegression
 
-from .validation import check_finite, check_generator, check_positive_int, check_probability
+from ..evidence.validation import (
+    check_finite,
+    check_generator,
+    check_positive_int,
+    check_probability,
+)
 
 __all__ = [
     "CreditWorld",

@@ -53,8 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .coloured_digits import colour_digits, grey_features, split_pool
-from .validation import (
+from ..evidence.validation import (
     check_finite,
     check_finite_array,
     check_generator,
@@ -62,6 +61,7 @@ from .validation import (
     check_probabilities,
     check_probability,
 )
+from ..worlds.coloured_digits import colour_digits, grey_features, split_pool
 
 __all__ = [
     "METHODS",
@@ -185,7 +185,7 @@ class Environment:
     Attributes
     ----------
     features : ndarray, shape (n_seeds, n, 128) or (n_seeds, n, 129)
-        Coloured images (:mod:`lib.coloured_digits`), with one extra 0/1 column after
+        Coloured images (:mod:`lib.worlds.coloured_digits`), with one extra 0/1 column after
         :func:`append_cue`.
     grey : ndarray, shape (n_seeds, n, 64)
         The same images without colour (and without the extra cue).
@@ -214,14 +214,14 @@ def sample_coloured_environments(
 ) -> list:
     """Split the digit pool into disjoint environments and colour each, for ``n_seeds`` seeds.
 
-    For every seed the pool is split afresh (:func:`lib.coloured_digits.split_pool`), so no
+    For every seed the pool is split afresh (:func:`lib.worlds.coloured_digits.split_pool`), so no
     image is in two environments of the same seed, and each part is coloured with its
-    environment's agreement (:func:`lib.coloured_digits.colour_digits`).
+    environment's agreement (:func:`lib.worlds.coloured_digits.colour_digits`).
 
     Parameters
     ----------
     images, digits : array_like
-        From :func:`lib.coloured_digits.load_digit_pool`.
+        From :func:`lib.worlds.coloured_digits.load_digit_pool`.
     agreements : sequence of float
         Probability that colour agrees with the label, per environment.
     fractions : sequence of float
@@ -236,7 +236,7 @@ def sample_coloured_environments(
 
     Examples
     --------
-    >>> from lib.coloured_digits import load_digit_pool
+    >>> from lib.worlds.coloured_digits import load_digit_pool
     >>> images, digits = load_digit_pool()
     >>> train_a, test = sample_coloured_environments(
     ...     images, digits, (0.9, 0.1), fractions=(0.5, 0.5), label_noise=0.25, n_seeds=2,
@@ -290,7 +290,7 @@ def append_cue(environments, agreements, *, rng: np.random.Generator) -> list:
 
     Examples
     --------
-    >>> from lib.coloured_digits import load_digit_pool
+    >>> from lib.worlds.coloured_digits import load_digit_pool
     >>> images, digits = load_digit_pool()
     >>> envs = sample_coloured_environments(
     ...     images, digits, (0.9, 0.1), fractions=(0.5, 0.5), label_noise=0.25, n_seeds=1,
@@ -329,7 +329,7 @@ def pool_and_resplit(environments, *, rng: np.random.Generator) -> list:
 
     Examples
     --------
-    >>> from lib.coloured_digits import load_digit_pool
+    >>> from lib.worlds.coloured_digits import load_digit_pool
     >>> images, digits = load_digit_pool()
     >>> envs = sample_coloured_environments(
     ...     images, digits, (1.0, 0.0), fractions=(0.5, 0.5), label_noise=0.0, n_seeds=1,
@@ -880,7 +880,7 @@ def fit_and_score(params: dict, environments, test, *, grey: bool = False, **tra
 
     Examples
     --------
-    >>> from lib.coloured_digits import load_digit_pool
+    >>> from lib.worlds.coloured_digits import load_digit_pool
     >>> images, digits = load_digit_pool()
     >>> *envs, test = sample_coloured_environments(
     ...     images, digits, (1.0, 1.0, 1.0), fractions=(0.4, 0.4, 0.2), label_noise=0.0,

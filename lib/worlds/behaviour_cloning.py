@@ -37,7 +37,12 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from .validation import check_finite, check_generator, check_positive_int, check_probability
+from ..evidence.validation import (
+    check_finite,
+    check_generator,
+    check_positive_int,
+    check_probability,
+)
 
 __all__ = [
     "BrakingWorld",

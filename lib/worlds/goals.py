@@ -28,7 +28,7 @@ from scipy.optimize import minimize
 from scipy.special import expit, logit
 from sklearn.linear_model import LogisticRegression
 
-from .validation import (
+from ..evidence.validation import (
     check_binary,
     check_finite,
     check_finite_array,
