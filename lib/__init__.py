@@ -10,11 +10,13 @@ from .evidence.claims import (
     Check,
     claim_close,
     claim_control,
+    claim_effect,
     claim_greater,
     claim_less,
     collect_checks,
     read_checks,
     require,
+    sanity_check,
 )
 from .evidence.estimation import (
     Estimate,
@@ -22,6 +24,7 @@ from .evidence.estimation import (
     estimate_mean,
     estimate_proportion,
     fit_growth_exponent,
+    replicates_for_power,
     standard_error,
 )
 from .evidence.plotting import PALETTE, decorate, house_style
@@ -41,6 +44,7 @@ __all__ = [
     "PALETTE",
     "claim_close",
     "claim_control",
+    "claim_effect",
     "check_finite",
     "check_generator",
     "claim_greater",
@@ -57,6 +61,8 @@ __all__ = [
     "fit_growth_exponent",
     "house_style",
     "read_checks",
+    "replicates_for_power",
     "require",
+    "sanity_check",
     "standard_error",
 ]

@@ -3,6 +3,7 @@
 import json
 
 import nbformat
+import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
@@ -11,12 +12,15 @@ from lib.evidence.claims import (
     Check,
     claim_close,
     claim_control,
+    claim_effect,
     claim_greater,
     claim_less,
     collect_checks,
     read_checks,
     require,
+    sanity_check,
 )
+from lib.evidence.estimation import Estimate, estimate_mean, replicates_for_power
 
 
 @pytest.mark.parametrize(
@@ -167,45 +171,119 @@ def test_require_needs_a_check():
         require()
 
 
-def test_a_control_passes_exactly_when_its_comparison_is_not_met():
-    headline = claim_greater("gap exceeds noise", 0.2, 0.0, margin=0.04)
-    held = claim_control(headline, claim_greater("gap, no confounder", 0.01, 0.0, margin=0.04))
-    leaked = claim_control(headline, claim_greater("gap, no confounder", 0.3, 0.0, margin=0.04))
-    assert held.passed and not leaked.passed
-    assert held.control_of == "gap exceeds noise"
-    assert str(held).startswith("PASS  control: gap, no confounder: measured 0.0100")
-    assert str(held).endswith("not met, as a control should not be")
-    with pytest.raises(AssertionError, match="FAIL  control: gap, no confounder"):
-        require(leaked)
+def _headline(value=0.2, se=0.02, n=40, delta=0.05, **kwargs):
+    return claim_effect("gap exceeds noise", Estimate(value, se, n), delta=delta, **kwargs)
+
+
+def test_an_effect_claim_needs_its_interval_clear_of_the_reference():
+    assert _headline(0.2, 0.02).passed
+    assert not _headline(0.2, 0.11).passed  # 0.2 - 1.96 * 0.11 < 0
+    assert _headline(-0.2, 0.02, direction="<").passed
+    assert not _headline(0.2, 0.02, direction="<").passed
+    assert _headline(1.2, 0.02, reference=1.0).passed
+    assert _headline().interval == pytest.approx((0.2 - 1.96 * 0.02, 0.2 + 1.96 * 0.02), abs=1e-4)
+
+
+def test_a_control_passes_only_when_its_interval_lies_inside_delta():
+    headline = _headline()
+    absent = claim_control(headline, Estimate(0.01, 0.01, 40))
+    assert absent.passed and absent.verdict == "absent" and absent.kind == "control"
+    assert absent.control_of == "gap exceeds noise" and absent.delta == 0.05
+    assert str(absent).startswith("PASS  control: gap exceeds noise: measured 0.0100")
+    assert str(absent).endswith("absent, as a control should be")
+
+
+def test_a_control_with_half_the_headline_effect_fails():
+    headline = _headline(0.2, 0.02, delta=0.1)
+    half = claim_control(headline, Estimate(0.1, 0.02, 40))
+    assert not half.passed and half.verdict == "present"
+    with pytest.raises(AssertionError, match="FAIL  control: gap exceeds noise"):
+        require(half)
+
+
+def test_an_underpowered_control_fails_and_says_how_many_replicates_would_decide():
+    headline = _headline()
+    wide = claim_control(headline, Estimate(0.0, 0.05, 10))
+    assert not wide.passed and wide.verdict == "underpowered"
+    # half-width 0.098 must shrink to 0.05: 10 * (0.098 / 0.05) ** 2 = 38.4
+    assert "about 39 replicates would decide it" in str(wide)
+
+
+def test_a_null_control_with_replicates_chosen_by_power_passes_as_often_as_planned():
+    # Simulated: true effect 0, sd 1, delta 0.3; replicates_for_power promises power 0.9.
+    rng = np.random.default_rng(7)
+    delta, sd = 0.3, 1.0
+    n = replicates_for_power(delta, sd, test="equivalence")
+    headline = claim_effect("h", Estimate(1.0, 0.1, n), delta=delta)
+    draws = rng.normal(0.0, sd, size=(2_000, n))
+    passed = [claim_control(headline, estimate_mean(row)).passed for row in draws]
+    share = np.mean(passed)
+    # binomial se at 0.9 over 2,000 trials is 0.0067; the normal approximation is close
+    assert abs(share - 0.9) < 4 * 0.0067 + 0.01
+
+
+def test_a_headline_with_replicates_chosen_by_power_passes_as_often_as_planned():
+    rng = np.random.default_rng(8)
+    delta, sd = 0.3, 1.0
+    n = replicates_for_power(delta, sd)
+    passed = [
+        claim_effect("h", estimate_mean(row), delta=delta).passed
+        for row in rng.normal(delta, sd, size=(2_000, n))
+    ]
+    assert abs(np.mean(passed) - 0.9) < 4 * 0.0067 + 0.01
 
 
 @pytest.mark.parametrize(
-    ("headline", "check", "error", "message"),
+    ("headline", "estimate", "error", "message"),
     [
-        (0.5, claim_less("b", 0, 1), TypeError, "headline must be a Check, got 0.5"),
-        (claim_less("a", 0, 1), "x", TypeError, "check must be a Check, got 'x'"),
+        (0.5, Estimate(0, 1, 2), TypeError, "headline must be a Check, got 0.5"),
+        (claim_less("a", 0, 1), Estimate(0, 1, 2), ValueError, "headline must be an effect claim"),
+        ("h", "x", TypeError, "estimate must be an Estimate"),
     ],
 )
-def test_claim_control_rejects_what_is_not_a_check(headline, check, error, message):
+def test_claim_control_rejects_what_is_not_a_headline_and_an_estimate(
+    headline, estimate, error, message
+):
+    if headline == "h":
+        headline = _headline()
     with pytest.raises(error, match=message):
-        claim_control(headline, check)
+        claim_control(headline, estimate)
 
 
-def test_a_control_cannot_be_controlled_or_be_a_control_twice():
-    headline = claim_less("a", 0, 1)
-    control = claim_control(headline, claim_less("b", 2, 1))
-    with pytest.raises(ValueError, match="headline must not itself be a control"):
-        claim_control(control, claim_less("c", 2, 1))
+def test_a_control_cannot_be_controlled_and_a_sanity_check_is_no_headline():
+    control = claim_control(_headline(), Estimate(0.0, 0.01, 40))
+    with pytest.raises(ValueError, match="headline must be an effect claim"):
+        claim_control(control, Estimate(0.0, 0.01, 40))
+    sanity = sanity_check(_headline())
+    assert sanity.kind == "sanity" and str(sanity).startswith("PASS  SANITY: gap exceeds noise")
+    with pytest.raises(ValueError, match="headline must be an effect claim"):
+        claim_control(sanity, Estimate(0.0, 0.01, 40))
     with pytest.raises(ValueError, match="check must be an ordinary claim"):
-        claim_control(headline, control)
+        sanity_check(control)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"delta": 0.0}, "delta must be positive"),
+        ({"direction": "="}, "direction must be"),
+    ],
+)
+def test_claim_effect_rejects_bad_inputs(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        claim_effect("c", Estimate(0.2, 0.02, 40), **({"delta": 0.05} | kwargs))
 
 
 def test_collect_checks_marks_which_claims_have_a_control(tmp_path):
-    headline = claim_greater("h", 2, 1)
+    headline = claim_effect("h", Estimate(0.2, 0.02, 40), delta=0.05)
     lonely = claim_less("l", 0, 1)
-    control = claim_control(headline, claim_greater("h, control world", 1, 1))
-    _notebook_with_checks(tmp_path / "01_a.ipynb", "A", [headline, lonely, control])
+    control = claim_control(headline, Estimate(0.0, 0.01, 40))
+    sanity = sanity_check(claim_close("s", 1, 1, tolerance=0))
+    _notebook_with_checks(tmp_path / "01_a.ipynb", "A", [headline, lonely, control, sanity])
     table = collect_checks(tmp_path)
-    assert table["has_control"].tolist() == [True, False, False]
+    assert table["has_control"].tolist() == [True, False, False, False]
+    assert table["kind"].tolist() == ["claim", "claim", "control", "sanity"]
     assert table["control_of"].tolist()[2] == "h"
-    assert table["control_of"].isna().tolist() == [True, True, False]
+    assert table["control_of"].isna().tolist() == [True, True, False, True]
+    assert table["delta"].tolist()[0] == 0.05 and table["n"].tolist()[2] == 40
+    assert table["control_interval"].tolist()[0] == pytest.approx([-0.0196, 0.0196])

@@ -12,6 +12,7 @@ from lib.evidence.estimation import (
     estimate_mean,
     estimate_proportion,
     fit_growth_exponent,
+    replicates_for_power,
 )
 
 
@@ -108,3 +109,26 @@ def test_growth_exponent_recovers_a_power_law_and_its_error_covers_noise(exponen
 def test_growth_exponent_rejects_bad_input(sizes, values, message):
     with pytest.raises(ValueError, match=message):
         fit_growth_exponent(sizes, values)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"delta": -0.1}, ValueError, "delta must be positive"),
+        ({"sd": 0.0}, ValueError, "sd must be positive"),
+        ({"power": 0.4}, ValueError, "power must be in"),
+        ({"test": "two-sided"}, ValueError, "test must be"),
+        ({"delta": "0.1"}, TypeError, "delta must be a real number"),
+    ],
+)
+def test_replicates_for_power_rejects_bad_inputs(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        replicates_for_power(**({"delta": 0.1, "sd": 0.2} | kwargs))
+
+
+def test_replicates_for_power_grows_as_the_square_of_sd_over_delta():
+    # closed form: ((1.96 + 1.2816) * sd / delta) ** 2 = 42.03 at sd / delta = 2
+    assert replicates_for_power(0.1, 0.2) == 43
+    assert replicates_for_power(0.05, 0.2) == 169
+    assert replicates_for_power(0.1, 0.2, test="equivalence") > replicates_for_power(0.1, 0.2)
+    assert replicates_for_power(10.0, 0.1) == 2

@@ -9,6 +9,16 @@ if the claim does not hold and otherwise displays it.
 The names keep two kinds of function apart: ``claim_*`` functions *return* a claim, which may
 hold or not; :mod:`lib.evidence.validation`'s ``check_*`` functions *raise* on bad input.
 
+A *headline* claim is an effect with an interval: :func:`claim_effect` takes an
+:class:`~lib.evidence.estimation.Estimate` and the smallest effect of interest ``delta``, fixed
+before the run, and holds when the 95% interval clears the reference. Its *control*,
+:func:`claim_control`, is the same statistic measured in a world where the claim should not hold;
+it holds only when its whole interval lies inside ``(-delta, delta)`` around the reference (an
+equivalence test, two one-sided tests at 2.5% each), and fails as *underpowered*, saying roughly
+how many replicates would decide it, when its interval is too wide to tell. A check that is true
+by construction (an identity, a sampler matching its closed form) is marked with
+:func:`sanity_check` and never serves as a control.
+
 The display carries a machine-readable copy in the output's metadata (under the key
 :data:`CHECK_METADATA_KEY`; a custom MIME type would make the book's renderer warn), so the book's
 "Claims checked" page is assembled from the chapters' own stored outputs by
@@ -35,6 +45,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
+from .estimation import INTERVAL_Z, Estimate
 from .validation import check_finite
 
 __all__ = [
@@ -42,16 +53,19 @@ __all__ = [
     "Check",
     "claim_close",
     "claim_control",
+    "claim_effect",
     "claim_greater",
     "claim_less",
     "collect_checks",
     "read_checks",
     "require",
+    "sanity_check",
 ]
 
 CHECK_METADATA_KEY = "generalization_essays_check"
 
 _RELATIONS = ("≈", ">", "<")
+_KINDS = ("claim", "control", "sanity")
 
 
 def _significant_figures(measured: float, reference: float, tolerance: float) -> int:
@@ -93,6 +107,19 @@ class Check:
         control (``control_of`` set), whether the relation does *not* hold.
     control_of : str or None
         For a control made by :func:`claim_control`, the claim it is the control of.
+    kind : {"claim", "control", "sanity"}
+        A claim that could have come out the other way, a control, or a sanity check (true by
+        construction when the code is right; see :func:`sanity_check`).
+    delta : float or None
+        For an effect claim (:func:`claim_effect`) and its control, the smallest effect of
+        interest, fixed before the run.
+    interval : tuple of float or None
+        For an effect claim and its control, the 95% interval of the measured effect.
+    n : int or None
+        For an effect claim and its control, the number of replicates the estimate rests on.
+    verdict : str or None
+        For a control, ``"absent"`` (interval inside ``±delta``), ``"underpowered"`` (too wide to
+        tell) or ``"present"`` (the point estimate lies outside ``±delta``).
     """
 
     claim: str
@@ -102,12 +129,47 @@ class Check:
     tolerance: float
     passed: bool
     control_of: str | None = None
+    kind: str = "claim"
+    delta: float | None = None
+    interval: tuple[float, float] | None = None
+    n: int | None = None
+    verdict: str | None = None
 
     def __post_init__(self):
         if not isinstance(self.claim, str) or not self.claim.strip():
             raise ValueError(f"claim must be a non-empty string, got {self.claim!r}")
         if self.relation not in _RELATIONS:
             raise ValueError(f"relation must be one of {_RELATIONS}, got {self.relation!r}")
+        if self.kind not in _KINDS:
+            raise ValueError(f"kind must be one of {_KINDS}, got {self.kind!r}")
+        if (self.kind == "control") != (self.control_of is not None):
+            raise ValueError("a check is a control exactly when control_of names its headline")
+
+    def _figures(self) -> int:
+        return _significant_figures(self.measured, self.reference, self.tolerance)
+
+    def _describe_effect(self) -> str:
+        figures = self._figures()
+        lo, hi = (f"{x:#.{figures}g}" for x in self.interval)
+        m = f"{self.measured:#.{figures}g}"
+        r = f"{self.reference:#.{figures}g}"
+        d = f"{self.delta:.3g}"
+        text = f"measured {m}, 95% interval [{lo}, {hi}], n = {self.n}"
+        if self.kind == "claim":
+            side = "above" if self.relation == ">" else "below"
+            return f"{text}; required entirely {side} {r} (smallest effect of interest {d})"
+        where = f"{r} ± {d}" if self.reference != 0 else f"±{d}"
+        if self.verdict == "absent":
+            return f"{text}; inside {where}: absent, as a control should be"
+        if self.verdict == "present":
+            return f"{text}; not inside {where}: the effect is present"
+        return f"{text}; not inside {where}: underpowered, {self._replicates_to_decide()}"
+
+    def _replicates_to_decide(self) -> str:
+        room = self.delta - abs(self.measured - self.reference)
+        half_width = (self.interval[1] - self.interval[0]) / 2
+        needed = math.ceil(self.n * (half_width / room) ** 2)
+        return f"about {needed} replicates would decide it"
 
     def describe(self) -> str:
         """Return the comparison in words.
@@ -115,7 +177,9 @@ class Check:
         Numbers get at least three significant figures, and more where the tolerance is finer,
         so that the printed numbers show whether the claim holds.
         """
-        figures = _significant_figures(self.measured, self.reference, self.tolerance)
+        if self.interval is not None:
+            return self._describe_effect()
+        figures = self._figures()
         m, r = (f"{x:#.{figures}g}" for x in (self.measured, self.reference))
         t = f"{self.tolerance:.3g}"
         if self.relation == "≈":
@@ -129,7 +193,9 @@ class Check:
         return f"{text}: not met, as a control should not be"
 
     def __str__(self) -> str:
-        return f"{'PASS' if self.passed else 'FAIL'}  {self.claim}: {self.describe()}"
+        label = "SANITY" if self.kind == "sanity" else ""
+        status = "PASS" if self.passed else "FAIL"
+        return f"{status}  {label + ': ' if label else ''}{self.claim}: {self.describe()}"
 
     def to_record(self) -> dict:
         """Return the check as a JSON-ready dict, numbers rounded as :meth:`describe` prints them.
@@ -138,12 +204,18 @@ class Check:
         control, so that ordinary records keep their shape.
         """
         record = asdict(self)
-        if record["control_of"] is None:
-            del record["control_of"]
-        figures = _significant_figures(self.measured, self.reference, self.tolerance)
+        for key in ("control_of", "delta", "interval", "n", "verdict"):
+            if record[key] is None:
+                del record[key]
+        if record["kind"] == "claim":
+            del record["kind"]
+        figures = self._figures()
         for key in ("measured", "reference"):
             record[key] = _round(record[key], figures)
         record["tolerance"] = _round(record["tolerance"], 3)
+        if self.interval is not None:
+            record["interval"] = [_round(x, figures) for x in self.interval]
+            record["delta"] = _round(self.delta, 3)
         record["comparison"] = self.describe()
         return record
 
@@ -210,51 +282,167 @@ def claim_less(claim: str, measured, bound, *, margin=0.0) -> Check:
     return Check(claim, measured, "<", bound, margin, measured < bound - margin)
 
 
-def claim_control(headline: Check, check: Check) -> Check:
-    """Return the control of ``headline``: the same test, made in a world where it should fail.
+def _check_estimate(estimate, name: str) -> Estimate:
+    if not isinstance(estimate, Estimate):
+        raise TypeError(
+            f"{name} must be an Estimate (from lib.evidence.estimation), got {estimate!r}"
+        )
+    check_finite(estimate.value, f"{name}.value")
+    se = check_finite(estimate.standard_error, f"{name}.standard_error")
+    if se < 0:
+        raise ValueError(f"{name}.standard_error must be non-negative, got {se}")
+    return estimate
+
+
+def claim_effect(claim: str, estimate, *, delta, direction=">", reference=0.0) -> Check:
+    """A headline claim: an effect whose 95% interval lies entirely beyond ``reference``.
+
+    State ``delta``, the smallest effect of interest, before the run, and choose the replicate
+    count from it (:func:`lib.evidence.estimation.replicates_for_power`). The claim holds when
+    the interval ``value ± 1.96 se`` lies entirely above ``reference`` (``direction=">"``) or
+    entirely below it (``"<"``). Its control (:func:`claim_control`) inherits ``delta`` and
+    ``reference``, so that it tests the same statistic against the same margin.
+
+    Parameters
+    ----------
+    claim : str
+        The claim in words.
+    estimate : Estimate
+        The measured effect (e.g. from :func:`lib.evidence.estimation.estimate_difference`).
+    delta : float
+        Positive: the smallest effect of interest, and the control's equivalence margin.
+    direction : {">", "<"}
+        Whether the effect should exceed or fall below ``reference``.
+    reference : float
+        The no-effect value (usually 0).
+
+    Examples
+    --------
+    >>> from lib.evidence.estimation import Estimate
+    >>> gap = claim_effect("ERM relies on shorts", Estimate(0.20, 0.02, 40), delta=0.05)
+    >>> print(gap)
+    PASS  ERM relies on shorts: measured 0.200, 95% interval [0.161, 0.239], n = 40; required entirely above 0.00 (smallest effect of interest 0.05)
+    >>> claim_effect("too noisy", Estimate(0.20, 0.15, 4), delta=0.05).passed
+    False
+    """
+    estimate = _check_estimate(estimate, "estimate")
+    delta = check_finite(delta, "delta")
+    reference = check_finite(reference, "reference")
+    if delta <= 0:
+        raise ValueError(f"delta must be positive, got {delta}")
+    if direction not in (">", "<"):
+        raise ValueError(f"direction must be '>' or '<', got {direction!r}")
+    half_width = INTERVAL_Z * estimate.standard_error
+    lo, hi = estimate.value - half_width, estimate.value + half_width
+    passed = lo > reference if direction == ">" else hi < reference
+    return Check(
+        claim,
+        estimate.value,
+        direction,
+        reference,
+        half_width,
+        passed,
+        delta=delta,
+        interval=(lo, hi),
+        n=int(estimate.n),
+    )
+
+
+def claim_control(headline: Check, estimate) -> Check:
+    """Return the control of ``headline``: the same statistic, shown absent where it should be.
 
     A headline claim is evidence only if the same code could have come out the other way. Its
-    control runs that code in a world where the claim should not hold (no confounder, no spurious
-    correlation, N = 1, ...) and states the same comparison there; the control *passes* when that
-    comparison is *not* met. The claims page marks which headline claims have a control.
+    control measures the same effect, with the same statistic, in a world where the claim should
+    not hold (no confounder, no spurious correlation, N = 1, ...). The control passes only when
+    the effect's whole 95% interval lies inside ``reference ± delta``, with the headline's
+    ``delta`` and ``reference``: an equivalence test (two one-sided tests at 2.5% each). A
+    control whose interval is too wide fails as *underpowered*, and says roughly how many
+    replicates would decide it; "not significant" is not absence.
 
     Parameters
     ----------
     headline : Check
-        The claim being controlled, from :func:`claim_close`, :func:`claim_greater` or
-        :func:`claim_less`; not itself a control.
-    check : Check
-        The same comparison, computed in the control world.
+        The claim being controlled, from :func:`claim_effect`.
+    estimate : Estimate
+        The same effect, measured in the control world.
 
     Returns
     -------
     Check
-        A check whose ``passed`` is ``not check.passed`` and whose ``control_of`` is
-        ``headline.claim``.
+        A check of kind ``"control"`` whose ``control_of`` is ``headline.claim`` and whose
+        ``verdict`` is ``"absent"``, ``"underpowered"`` or ``"present"``.
 
     Examples
     --------
-    >>> gap = claim_greater("ERM's gap exceeds noise", 0.20, 0.0, margin=0.04)
-    >>> same_without_confounder = claim_greater("ERM's gap, no confounder", 0.01, 0.0, margin=0.04)
-    >>> require(gap, claim_control(gap, same_without_confounder))
-    PASS  ERM's gap exceeds noise: measured 0.200, required > 0.00 by more than 0.04
-    PASS  control: ERM's gap, no confounder: measured 0.0100, required > 0.00 by more than 0.04: not met, as a control should not be
+    >>> from lib.evidence.estimation import Estimate
+    >>> gap = claim_effect("ERM relies on shorts", Estimate(0.20, 0.02, 40), delta=0.05)
+    >>> print(claim_control(gap, Estimate(0.004, 0.01, 40)))
+    PASS  control: ERM relies on shorts: measured 0.00400, 95% interval [-0.0156, 0.0236], n = 40; inside ±0.05: absent, as a control should be
+    >>> print(claim_control(gap, Estimate(0.004, 0.03, 10)))
+    FAIL  control: ERM relies on shorts: measured 0.00400, 95% interval [-0.0548, 0.0628], n = 10; not inside ±0.05: underpowered, about 17 replicates would decide it
+    >>> claim_control(gap, Estimate(0.10, 0.01, 40)).verdict
+    'present'
     """
-    for name, value in (("headline", headline), ("check", check)):
-        if not isinstance(value, Check):
-            raise TypeError(f"{name} must be a Check, got {value!r}")
-    if headline.control_of is not None:
-        raise ValueError(f"headline must not itself be a control, got {headline.claim!r}")
-    if check.control_of is not None:
-        raise ValueError(f"check must be an ordinary claim, not a control, got {check.claim!r}")
+    if not isinstance(headline, Check):
+        raise TypeError(f"headline must be a Check, got {headline!r}")
+    if headline.kind != "claim" or headline.delta is None:
+        raise ValueError(
+            "headline must be an effect claim from claim_effect (with its delta), "
+            f"got {headline.claim!r}"
+        )
+    estimate = _check_estimate(estimate, "estimate")
+    half_width = INTERVAL_Z * estimate.standard_error
+    lo, hi = estimate.value - half_width, estimate.value + half_width
+    low, high = headline.reference - headline.delta, headline.reference + headline.delta
+    if low < lo and hi < high:
+        verdict = "absent"
+    elif abs(estimate.value - headline.reference) >= headline.delta:
+        verdict = "present"
+    else:
+        verdict = "underpowered"
     return Check(
-        f"control: {check.claim}",
+        f"control: {headline.claim}",
+        estimate.value,
+        "≈",
+        headline.reference,
+        half_width,
+        verdict == "absent",
+        control_of=headline.claim,
+        kind="control",
+        delta=headline.delta,
+        interval=(lo, hi),
+        n=int(estimate.n),
+        verdict=verdict,
+    )
+
+
+def sanity_check(check: Check) -> Check:
+    """Mark ``check`` as a sanity check: true by construction when the code is right.
+
+    An identity, a theorem, a sampler matching its closed form or a comparison of a method
+    with itself cannot come out the other way for a correct program, so it is no evidence for
+    a claim and never a control; it guards the code. The claims page lists it apart.
+
+    Examples
+    --------
+    >>> print(sanity_check(claim_close("simulation matches the closed form", 0.502, 0.5, tolerance=0.01)))
+    PASS  SANITY: simulation matches the closed form: measured 0.502, expected 0.500 ± 0.01
+    """
+    if not isinstance(check, Check):
+        raise TypeError(f"check must be a Check, got {check!r}")
+    if check.kind != "claim":
+        raise ValueError(f"check must be an ordinary claim, got a {check.kind}: {check.claim!r}")
+    return Check(
+        check.claim,
         check.measured,
         check.relation,
         check.reference,
         check.tolerance,
-        not check.passed,
-        control_of=headline.claim,
+        check.passed,
+        kind="sanity",
+        delta=check.delta,
+        interval=check.interval,
+        n=check.n,
     )
 
 
@@ -349,10 +537,13 @@ def collect_checks(folder) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``chapter``, ``claim``, ``measured``, ``relation``, ``reference``, ``tolerance``,
-        ``passed``, ``comparison`` (the check's own wording of the result), ``control_of`` (for
-        a control, the claim it controls; else missing) and ``has_control`` (whether some
-        control in the folder names this claim); one row per check.
+        Columns ``chapter``, ``claim``, ``kind`` (``"claim"``, ``"control"`` or ``"sanity"``),
+        ``measured``, ``relation``, ``reference``, ``tolerance``, ``passed``, ``comparison`` (the
+        check's own wording of the result), ``control_of`` (for a control, the claim it controls;
+        else missing), ``delta``, ``interval``, ``n`` and ``verdict`` (for effect claims and
+        their controls; else missing), ``has_control`` (whether some control in the folder
+        names this claim) and ``control_interval`` (that control's interval, if any); one row
+        per check.
     """
     folder = pathlib.Path(folder)
     if not folder.is_dir():
@@ -365,6 +556,7 @@ def collect_checks(folder) -> pd.DataFrame:
     columns = [
         "chapter",
         "claim",
+        "kind",
         "measured",
         "relation",
         "reference",
@@ -372,8 +564,18 @@ def collect_checks(folder) -> pd.DataFrame:
         "passed",
         "comparison",
         "control_of",
+        "delta",
+        "interval",
+        "n",
+        "verdict",
     ]
+    rows = [{"kind": "claim"} | row for row in rows]
     table = pd.DataFrame(rows, columns=columns)
-    controlled = set(table["control_of"].dropna())
-    table["has_control"] = table["claim"].isin(controlled) & table["control_of"].isna()
+    controls = table[table["control_of"].notna()]
+    control_interval = dict(zip(controls["control_of"], controls["interval"]))
+    table["has_control"] = table["claim"].isin(control_interval) & table["control_of"].isna()
+    table["control_interval"] = [
+        control_interval.get(claim) if has else None
+        for claim, has in zip(table["claim"], table["has_control"])
+    ]
     return table

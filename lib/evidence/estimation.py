@@ -14,11 +14,13 @@ from scipy import stats
 from .validation import check_binary, check_finite
 
 __all__ = [
+    "INTERVAL_Z",
     "Estimate",
     "estimate_difference",
     "estimate_mean",
     "estimate_proportion",
     "fit_growth_exponent",
+    "replicates_for_power",
     "standard_error",
 ]
 
@@ -241,3 +243,64 @@ def fit_growth_exponent(sizes, values) -> Estimate:
             raise ValueError(f"{name} must be positive, got {array}")
     fit = stats.linregress(np.log(x), np.log(y))
     return Estimate(float(fit.slope), float(fit.stderr), int(x.size))
+
+
+# Two-sided 95% intervals throughout: a headline's interval must clear its reference, a
+# control's must lie inside (-delta, delta) (two one-sided tests at 2.5% each).
+INTERVAL_Z = float(stats.norm.ppf(0.975))
+
+
+def replicates_for_power(delta, sd, *, power=0.9, test="superiority") -> int:
+    """Return how many independent replicates detect an effect of size ``delta`` with ``power``.
+
+    The normal approximation with the book's 95% intervals (:data:`INTERVAL_Z`): a mean of ``n``
+    replicates with per-replicate standard deviation ``sd`` has standard error ``sd / sqrt(n)``.
+
+    - ``"superiority"`` (a headline): the true effect is ``delta`` and the claim needs the
+      interval's lower end above zero, ``n = ((z_0.975 + z_power) * sd / delta)**2``.
+    - ``"equivalence"`` (a control): the true effect is zero and the control needs its whole
+      interval inside ``(-delta, delta)``, ``n = ((z_0.975 + z_((1+power)/2)) * sd / delta)**2``.
+
+    Parameters
+    ----------
+    delta : float
+        The smallest effect of interest, positive, fixed before the run.
+    sd : float
+        The standard deviation of one replicate's effect (a paired difference for paired designs),
+        from a pilot run or a closed form; positive.
+    power : float
+        The probability of passing when the premise holds, in (0.5, 1).
+    test : {"superiority", "equivalence"}
+
+    Returns
+    -------
+    int
+        At least 2.
+
+    Examples
+    --------
+    >>> replicates_for_power(0.1, 0.2)
+    43
+    >>> replicates_for_power(0.1, 0.2, test="equivalence")
+    52
+    >>> replicates_for_power(0.0, 0.2)
+    Traceback (most recent call last):
+    ...
+    ValueError: delta must be positive, got 0.0
+    """
+    delta = check_finite(delta, "delta")
+    sd = check_finite(sd, "sd")
+    power = check_finite(power, "power")
+    if delta <= 0:
+        raise ValueError(f"delta must be positive, got {delta}")
+    if sd <= 0:
+        raise ValueError(f"sd must be positive, got {sd}")
+    if not 0.5 < power < 1:
+        raise ValueError(f"power must be in (0.5, 1), got {power}")
+    if test == "superiority":
+        z_power = stats.norm.ppf(power)
+    elif test == "equivalence":
+        z_power = stats.norm.ppf((1 + power) / 2)
+    else:
+        raise ValueError(f"test must be 'superiority' or 'equivalence', got {test!r}")
+    return max(2, int(np.ceil(((INTERVAL_Z + z_power) * sd / delta) ** 2)))
