@@ -1,7 +1,8 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11+ and make:
 #   make book   build the book (executing every chapter) into _build/html
-#   make test   run every test: library unit tests and doctests, nbval over chapters/, a strict build,
-#               and every built page in headless Chromium (links, assets, search, accessibility)
+#   make test   run every test: library unit tests and doctests, nbval over chapters/, a strict build
+#               of the book and the student edition, every built page in headless Chromium (links,
+#               assets, search, accessibility), and the other commands below (make test-make)
 # Also: make lab (JupyterLab on the chapters), make outputs (refresh the outputs stored in the
 # notebooks), make clean.
 
