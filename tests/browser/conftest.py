@@ -1,6 +1,6 @@
 """Fixtures for the browser test: the built book served on localhost, and Debian's Chromium.
 
-Run with ``make test-browser`` (which builds the book first), or
+Run with ``make test-browser`` (which builds the book and the student edition first), or
 ``pytest -m browser tests/browser`` on a built book. Without a browser, or without a built book,
 every test here is skipped with a message that says what is missing.
 
