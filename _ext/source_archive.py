@@ -121,7 +121,8 @@ def _add_link(app, pagename, templatename, context, doctree):
         return
     archive = html.escape(context["pathto"](app.source_archive, 1))
     steps = html.escape(
-        context["pathto"]("chapters/00_how_to_read_and_run") + "#how-to-run-a-chapter"
+        # On chapter 00 itself pathto gives "#": keep only the page part.
+        context["pathto"]("chapters/00_how_to_read_and_run").split("#")[0] + "#how-to-run-a-chapter"
     )
     context["body"] = (
         '<p class="source-archive">Run this book yourself: '
@@ -134,4 +135,10 @@ def _add_link(app, pagename, templatename, context, doctree):
 def setup(app):
     app.connect("builder-inited", _write)
     app.connect("html-page-context", _add_link)
-    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
+    # env_version: a change to what this writes into pages rebuilds every page.
+    return {
+        "version": "1.0",
+        "env_version": 1,
+        "parallel_read_safe": True,
+        "parallel_write_safe": True,
+    }
