@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11+ and make:
-#   make book   build the book (executing every chapter) into _build/html
+#   make book   build the book (executing every chapter) into _build/html, with a zip of its
+#               source in it (how-models-generalize-source.zip, from _ext/source_archive.py)
 #   make test   run every test: library unit tests and doctests, nbval over chapters/, a strict build
 #               of the book and the student edition, every built page in headless Chromium (links,
 #               assets, search, accessibility), and the other commands below (make test-make)
