@@ -4,7 +4,7 @@ Every HTML build of the book (``make book``, and the strict build of ``make test
 ``how-models-generalize-source.zip`` into the built site and puts one line at the top of the
 landing page and of every page under ``chapters/`` that links to it and to chapter 00's steps.
 Link and archive come from this one extension, so a new chapter gets both without anyone
-remembering to add them (``tests/browser/test_source_archive.py`` checks every chapter page).
+remembering to add them (``tests/browser/test_source_archive_download.py`` checks every chapter page).
 
 The archive holds the repository's tracked files (``git ls-files``, with their contents in the
 working tree) under one folder, ``how-models-generalize/``, whose first file is a short

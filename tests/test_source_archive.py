@@ -1,6 +1,6 @@
 """The source archive that every HTML build puts in the site (``_ext/source_archive.py``).
 
-``tests/browser/test_source_archive.py`` takes it from the built site and runs a chapter from it;
+``tests/browser/test_source_archive_download.py`` takes it from the built site and runs a chapter from it;
 these are the fast checks that need no build.
 """
 
