@@ -223,7 +223,18 @@ class Network:
         )
 
     def _replace(self, weights, biases) -> Network:
-        return Network(weights, biases, output=self.output, activation=self.activation)
+        # A network of the same kind with new float64 arrays of the same shapes, built without
+        # validation: training builds several per step, and their shapes are right by
+        # construction.
+        network = object.__new__(Network)
+        for name, value in (
+            ("weights", tuple(weights)),
+            ("biases", tuple(biases)),
+            ("output", self.output),
+            ("activation", self.activation),
+        ):
+            object.__setattr__(network, name, value)
+        return network
 
 
 def _check_network(network) -> Network:
@@ -780,18 +791,23 @@ def _adam_step(network, gradient, state, learning_rate, active):
     first_correction = (1.0 - b1 ** np.maximum(steps, 1))[:, None]
     second_correction = (1.0 - b2 ** np.maximum(steps, 1))[:, None]
 
+    everyone = bool(active.all())
+
     def update(params, grads, firsts, seconds):
         new_params, new_firsts, new_seconds = [], [], []
         for p, g, m, v in zip(params, grads, firsts, seconds):
             shape = (-1,) + (1,) * (p.ndim - 1)
-            mask = active.reshape(shape)
-            m = np.where(mask, b1 * m + (1.0 - b1) * g, m)
-            v = np.where(mask, b2 * v + (1.0 - b2) * g**2, v)
             c1, c2 = first_correction.reshape(shape), second_correction.reshape(shape)
-            step = learning_rate * (m / c1) / (np.sqrt(v / c2) + state.eps)
-            new_params.append(np.where(mask, p - step, p))
-            new_firsts.append(m)
-            new_seconds.append(v)
+            new_m = b1 * m + (1.0 - b1) * g
+            new_v = b2 * v + (1.0 - b2) * g**2
+            new_p = p - learning_rate * (new_m / c1) / (np.sqrt(new_v / c2) + state.eps)
+            if not everyone:  # models that have stopped keep their parameters and state
+                mask = active.reshape(shape)
+                new_m, new_v = np.where(mask, new_m, m), np.where(mask, new_v, v)
+                new_p = np.where(mask, new_p, p)
+            new_params.append(new_p)
+            new_firsts.append(new_m)
+            new_seconds.append(new_v)
         return new_params, new_firsts, new_seconds
 
     w, mw, vw = update(network.weights, gradient.weights, state.first.weights, state.second.weights)
