@@ -3,7 +3,7 @@
 #   make test   run every test: library unit tests and doctests, nbval over chapters/, a strict build,
 #               and every built page in headless Chromium (links, assets, search, accessibility)
 # Also: make lab (JupyterLab on the chapters), make outputs (refresh the outputs stored in the
-# notebooks), make timings (time each chapter on a fresh kernel), make clean.
+# notebooks), make clean.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -14,7 +14,7 @@ JB_FLAGS := -W -n --keep-going
 # Debian's packages that make pdf needs (.ci/run installs them where xelatex is missing).
 TEX_PACKAGES := texlive-xetex texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended latexmk fonts-freefont-otf tex-gyre texlive-plain-generic
 
-.PHONY: book student pdf test test-pdf print-tex-packages test-lint test-lib test-notebooks test-build test-browser lab outputs timings format clean help
+.PHONY: book student pdf test test-pdf print-tex-packages test-lint test-lib test-notebooks test-build test-browser lab outputs format clean help
 
 help:
 	@echo "make book   - build the HTML book into $(BUILD)/html (creates $(VENV) on first use)"
@@ -119,16 +119,17 @@ lab: $(STAMP)
 outputs: $(STAMP)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace chapters/*.ipynb
 
+print-tex-packages:
+	@echo $(TEX_PACKAGES)
+
 # Each chapter executed top to bottom on a fresh kernel, timed (wall and CPU) against the floor (a
 # kernel that imports the book's libraries and draws one figure), into reference/timings.csv, which
 # the reproducibility page renders. Run it on a quiet machine; it takes about as long as the book.
 # `make timings NOTEBOOKS=chapters/00_how_to_read_and_run.ipynb` times only the ones named.
 NOTEBOOKS ?= chapters/*.ipynb
+.PHONY: timings
 timings: $(STAMP)
 	$(BIN)/python scripts/timings.py $(NOTEBOOKS)
-
-print-tex-packages:
-	@echo $(TEX_PACKAGES)
 
 clean:
 	rm -rf $(BUILD)
