@@ -45,7 +45,7 @@ sum in different orders), which matters because a long non-convex training run c
 last-bit differences into different minima, and the book's stored outputs must equal a fresh
 run under each kernel. The price, measured on the book's 2-core machine while other jobs ran
 (user CPU time; 20 models, 64 inputs, 32 hidden ReLU units, 500 examples each, 200 full-batch
-Adam steps): this module 3.7 s; the same arithmetic with ``@`` (OpenBLAS, one thread) 0.8-1.0 s.
+Adam steps): this module 3.7-4.5 s; the same arithmetic with ``@`` (OpenBLAS, one thread) 0.8-1.0 s.
 For a linear model the two cost the same (20 models, 128 inputs, 2,000 examples: 0.8 s each).
 
 Why it is hand-written
@@ -58,7 +58,7 @@ problem, in a scratch environment (jax and jaxlib 0.10.2, float64, the training 
 30 s wall (11 s CPU) from a warm cache; ``import jax`` costs 1.1 s CPU in every fresh kernel; the
 first call, which compiles, 1.3-1.5 s CPU; later calls of the same shape 0.8 s. A chapter pays the
 import once and a compilation for every new shape, so for the few seconds of training a chapter
-does, JAX saves at most a second or two against the module's 3.7 s, and less where models are
+does, JAX saves at most a second or two against the module's 4 s, and less where models are
 linear, while adding a large compiled dependency. It does not clearly win, so the gradients are
 written by hand: they are short for a perceptron, and ``tests/test_networks.py`` checks every one
 against finite differences.
