@@ -26,6 +26,7 @@ help:
 	@echo "make pdf    - the printable book, $(BUILD)/latex/book.pdf (needs TeX Live: see the README)"
 	@echo "make lab    - open the chapters in JupyterLab with the book's environment"
 	@echo "make outputs - re-execute chapters/ and store their outputs (after editing a chapter)"
+	@echo "make timings - time each chapter on a fresh kernel against the floor: reference/timings.csv"
 	@echo "make format - apply ruff's formatter and safe lint fixes (make test checks both)"
 	@echo "make clean  - remove $(BUILD) (the environment in $(VENV) is kept)"
 
@@ -131,6 +132,15 @@ test-make: $(STAMP)
 
 print-tex-packages:
 	@echo $(TEX_PACKAGES)
+
+# Each chapter executed top to bottom on a fresh kernel, timed (wall and CPU) against the floor (a
+# kernel that imports the book's libraries and draws one figure), into reference/timings.csv, which
+# the reproducibility page renders. Run it on a quiet machine; it takes about as long as the book.
+# `make timings NOTEBOOKS=chapters/00_how_to_read_and_run.ipynb` times only the ones named.
+NOTEBOOKS ?= chapters/*.ipynb
+.PHONY: timings
+timings: $(STAMP)
+	$(BIN)/python scripts/timings.py $(NOTEBOOKS)
 
 clean:
 	rm -rf $(BUILD)
