@@ -6,18 +6,22 @@ import numpy as np
 import pytest
 
 from lib.learners.inductive_bias import (
+    _ridge_path,
+    align_hidden_units,
     boolean_cube,
     fit_linear,
     fourier_amplitudes,
     guess_and_check,
+    guess_and_check_tasks,
     majority_labels,
     parity_labels,
     poison_examples,
+    random_features_curves,
     random_features_risk,
     random_relu_features,
     sample_network_parameters,
 )
-from lib.learners.networks import forward, init_network, objective, per_example_loss
+from lib.learners.networks import Network, forward, init_network, objective, per_example_loss
 
 RNG_SEED = 12345
 
@@ -210,3 +214,115 @@ def test_fourier_amplitudes_recover_a_known_spectrum():
 def test_bad_inputs(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# --- Added for issue 29: several labellings at once, ridge paths, unit alignment ---------------
+
+
+def test_guess_and_check_tasks_matches_one_labelling_at_a_time():
+    # One labelling checked alone draws the same networks from the same seed, so the shared
+    # version must give exactly guess_and_check's accepted accuracies for each labelling.
+    cube = boolean_cube(4)
+    labels = np.stack([majority_labels(cube[:, :3]), parity_labels(cube)])
+    fit, held = np.arange(5), np.arange(5, 16)
+    together = guess_and_check_tasks(
+        cube[fit],
+        labels[:, fit],
+        cube[held],
+        labels[:, held],
+        n_hidden=6,
+        n_draws=3_000,
+        rng=np.random.default_rng(RNG_SEED),
+    )
+    for task, result in enumerate(together):
+        alone = guess_and_check(
+            cube[fit],
+            labels[task, fit],
+            cube[held],
+            labels[task, held],
+            n_hidden=6,
+            n_draws=3_000,
+            rng=np.random.default_rng(RNG_SEED),
+        )
+        np.testing.assert_array_equal(result.test_accuracies, alone.test_accuracies)
+    assert together[0].n_accepted > together[1].n_accepted > 0  # majority fits more often
+
+
+def test_guess_and_check_tasks_rejects_bad_labels():
+    cube = boolean_cube(3)
+    with pytest.raises(ValueError, match="train_label_sets"):
+        guess_and_check_tasks(
+            cube[:2],
+            [[0, 2]],
+            cube[2:],
+            [[0] * 6],
+            n_hidden=2,
+            n_draws=5,
+            rng=np.random.default_rng(0),
+        )
+    with pytest.raises(ValueError, match="shape"):
+        guess_and_check_tasks(
+            cube[:2],
+            [[0, 1]],
+            cube[2:],
+            [[0] * 5],
+            n_hidden=2,
+            n_draws=5,
+            rng=np.random.default_rng(0),
+        )
+
+
+@pytest.mark.parametrize("shape", [(20, 5), (20, 20), (20, 60)])
+def test_ridge_path_matches_fit_linear_for_every_penalty(shape):
+    rng = np.random.default_rng(RNG_SEED)
+    features, targets = rng.standard_normal(shape), rng.standard_normal((shape[0], 3))
+    ridges = [0.0, 0.01, 1.0]
+    path = _ridge_path(features, targets, ridges)
+    for coefficients, ridge in zip(path, ridges):
+        np.testing.assert_allclose(
+            coefficients, fit_linear(features, targets, ridge=ridge), rtol=1e-8, atol=1e-10
+        )
+
+
+def test_random_features_curves_peak_at_the_threshold_and_ridge_shrinks_it():
+    # Noisy linear targets, 30 points: the minimum-norm error peaks at 30 features, far above
+    # 15 and 60, and a penalty of 1 removes most of that peak (Belkin et al., 2019).
+    rng = np.random.default_rng(RNG_SEED)
+    x, x_test = rng.standard_normal((30, 5)), rng.standard_normal((200, 5))
+    w = rng.standard_normal((5, 2))
+    y, y_test = x @ w + 0.5 * rng.standard_normal((30, 2)), x_test @ w
+    mse, zero_one = random_features_curves(
+        x, y, x_test, y_test, [15, 30, 60], ridges=[0.0, 1.0], n_repeats=10, rng=rng
+    )
+    log = np.log10(mse).mean(axis=1)
+    assert mse.shape == zero_one.shape == (2, 10, 3)
+    assert log[0, 1] > max(log[0, 0], log[0, 2]) + 0.5
+    assert log[1, 1] - (log[1, 0] + log[1, 2]) / 2 < 0.5 * (log[0, 1] - (log[0, 0] + log[0, 2]) / 2)
+    assert np.all((zero_one >= 0) & (zero_one <= 1))
+
+
+def test_align_hidden_units_undoes_permutation_and_sign_and_keeps_the_function():
+    rng = np.random.default_rng(RNG_SEED)
+    a = init_network(4, 6, n_models=1, activation="tanh", init="lecun_normal", rng=rng)
+    order, signs = rng.permutation(6), rng.choice([-1.0, 1.0], 6)
+    b = Network(
+        (a.weights[0][:, :, order] * signs, a.weights[1][:, order] * signs[:, None]),
+        (a.biases[0][:, order] * signs, a.biases[1]),
+        activation="tanh",
+    )
+    x = rng.standard_normal((7, 4))
+    np.testing.assert_allclose(forward(b, x), forward(a, x), atol=1e-12)
+    aligned = align_hidden_units(a, b)
+    np.testing.assert_allclose(forward(aligned, x), forward(a, x), atol=1e-12)
+    for p, q in zip((*aligned.weights, *aligned.biases), (*a.weights, *a.biases)):
+        np.testing.assert_allclose(p, q, atol=1e-12)
+
+
+def test_align_hidden_units_rejects_other_shapes():
+    rng = np.random.default_rng(0)
+    relu = init_network(3, 4, n_models=1, rng=rng)
+    tanh = init_network(3, 4, n_models=1, activation="tanh", rng=rng)
+    with pytest.raises(ValueError, match="tanh"):
+        align_hidden_units(tanh, relu)
+    with pytest.raises(TypeError, match="Network"):
+        align_hidden_units(tanh, "not a network")

@@ -25,6 +25,7 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 from threadpoolctl import threadpool_limits
 
 from ..evidence.validation import (
@@ -38,13 +39,16 @@ from .networks import Network, forward
 
 __all__ = [
     "GuessAndCheck",
+    "align_hidden_units",
     "boolean_cube",
     "fit_linear",
     "fourier_amplitudes",
     "guess_and_check",
+    "guess_and_check_tasks",
     "majority_labels",
     "parity_labels",
     "poison_examples",
+    "random_features_curves",
     "random_features_risk",
     "random_relu_features",
     "sample_network_parameters",
@@ -226,6 +230,84 @@ def guess_and_check(
     return GuessAndCheck(n_draws=n_draws, test_accuracies=test_accuracies)
 
 
+def guess_and_check_tasks(
+    train_inputs,
+    train_label_sets,
+    test_inputs,
+    test_label_sets,
+    *,
+    n_hidden: int,
+    n_draws: int,
+    rng: np.random.Generator,
+    chunk: int = 10_000,
+) -> list[GuessAndCheck]:
+    """Guess and check for several labellings of the same inputs, on one set of draws.
+
+    The same as :func:`guess_and_check` run once per labelling, except that every labelling is
+    checked against the same ``n_draws`` networks: the forward pass on the training inputs, the
+    expensive part, is shared. Results for different labellings are therefore correlated through
+    the shared draws; for one labelling the result is distributed exactly as
+    :func:`guess_and_check`'s.
+
+    Parameters
+    ----------
+    train_inputs, test_inputs : array of shape (n, n_inputs)
+    train_label_sets, test_label_sets : array of 0/1, shape (n_tasks, n)
+        One row per labelling.
+    n_hidden, n_draws, rng, chunk
+        As for :func:`guess_and_check`.
+
+    Returns
+    -------
+    list of GuessAndCheck
+        One per labelling, in order.
+
+    Examples
+    --------
+    >>> cube = boolean_cube(3)
+    >>> labels = np.stack([majority_labels(cube), parity_labels(cube)])
+    >>> results = guess_and_check_tasks(cube[:3], labels[:, :3], cube[3:], labels[:, 3:],
+    ...                                 n_hidden=8, n_draws=2_000, rng=np.random.default_rng(0))
+    >>> [r.n_draws for r in results], all(0 < r.n_accepted < 2_000 for r in results)
+    ([2000, 2000], True)
+    """
+    train_inputs = check_finite_array(train_inputs, "train_inputs")
+    test_inputs = check_finite_array(test_inputs, "test_inputs")
+    train_sets = np.atleast_2d(check_finite_array(train_label_sets, "train_label_sets"))
+    test_sets = np.atleast_2d(check_finite_array(test_label_sets, "test_label_sets"))
+    for name, sets in [("train_label_sets", train_sets), ("test_label_sets", test_sets)]:
+        if not np.all((sets == 0) | (sets == 1)):
+            raise ValueError(f"{name} must hold only 0 and 1, got values {np.unique(sets)}")
+    train_sets, test_sets = train_sets.astype(bool), test_sets.astype(bool)
+    if train_sets.shape != (len(train_sets), len(train_inputs)) or test_sets.shape != (
+        len(train_sets),
+        len(test_inputs),
+    ):
+        raise ValueError(
+            "train_label_sets and test_label_sets must have shape (n_tasks, n) with one column "
+            f"per input row, got {train_sets.shape} and {test_sets.shape}"
+        )
+    n_draws = check_positive_int(n_draws, "n_draws")
+    chunk = check_positive_int(chunk, "chunk")
+    rng = check_generator(rng)
+    accuracies = [[] for _ in train_sets]
+    with threadpool_limits(limits=1):  # small products: see guess_and_check
+        for start in range(0, n_draws, chunk):
+            size = min(chunk, n_draws - start)
+            networks = sample_network_parameters(train_inputs.shape[1], n_hidden, size, rng=rng)
+            signs = forward(networks, train_inputs) > 0
+            for task, labels in enumerate(train_sets):
+                fits = (signs == labels).all(axis=1)
+                if fits.any():
+                    kept = networks.take(np.flatnonzero(fits))
+                    hits = (forward(kept, test_inputs) > 0) == test_sets[task]
+                    accuracies[task].append(hits.mean(axis=1))
+    return [
+        GuessAndCheck(n_draws=n_draws, test_accuracies=np.concatenate(a) if a else np.empty(0))
+        for a in accuracies
+    ]
+
+
 # --- Random features and the minimum-norm fit -------------------------------------------------
 
 
@@ -264,6 +346,7 @@ def random_relu_features(x_train, x_test, n_features: int, *, rng: np.random.Gen
 def fit_linear(features, targets, *, ridge) -> np.ndarray:
     """Return least-squares coefficients: of least norm if ``ridge == 0``, else ridge-penalised.
 
+    ``targets`` may be 2-d (one column per output, e.g. one-hot classes), fitted column by column.
     With more features than rows and ``ridge = 0`` the system has infinitely many exact fits;
     :func:`numpy.linalg.lstsq` returns the one of least Euclidean norm, the one gradient descent
     from zero converges to. With ``ridge > 0`` it minimises ``|F c - y|**2 + ridge |c|**2``,
@@ -276,13 +359,16 @@ def fit_linear(features, targets, *, ridge) -> np.ndarray:
     array([1., 1.])
     >>> fit_linear(np.array([[1.0, 1.0]]), np.array([2.0]), ridge=2.0)
     array([0.5, 0.5])
+    >>> fit_linear(np.array([[1.0, 1.0]]), np.array([[2.0, 4.0]]), ridge=0.0)  # two outputs
+    array([[1., 2.],
+           [1., 2.]])
     """
     features = check_finite_array(features, "features")
     targets = check_finite_array(targets, "targets")
-    if features.ndim != 2 or targets.shape != (features.shape[0],):
+    if features.ndim != 2 or targets.ndim not in (1, 2) or len(targets) != len(features):
         raise ValueError(
-            f"features must be 2-d and targets 1-d of matching rows, got {features.shape}, "
-            f"{targets.shape}"
+            f"features must be 2-d and targets 1-d or 2-d of matching rows, got "
+            f"{features.shape}, {targets.shape}"
         )
     ridge = check_finite(ridge, "ridge")
     if ridge < 0:
@@ -326,6 +412,74 @@ def random_features_risk(
             coefficients = fit_linear(train, y_train, ridge=ridge)
             risk[repeat, column] = np.mean((test @ coefficients - y_test) ** 2)
     return risk
+
+
+def random_features_curves(
+    x_train, y_train, x_test, y_test, widths, *, ridges, n_repeats: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return test squared error and zero-one error of random-features fits, for several ridges.
+
+    Each repeat draws one random ReLU feature map per width (:func:`random_relu_features`) and
+    fits every penalty in ``ridges`` to that same map (:func:`fit_linear`), so that penalties are
+    compared on paired draws. ``y_train`` and ``y_test`` are 2-d targets, one column per output
+    (one-hot classes for classification); the zero-one error compares the largest output's
+    column with that of ``y_test``.
+
+    Returns
+    -------
+    squared_error, zero_one_error : ndarray, shape (len(ridges), n_repeats, len(widths))
+        The test mean squared error (summed over outputs, averaged over test rows) and the
+        fraction of test rows whose largest output is in the wrong column.
+
+    Examples
+    --------
+    >>> x = np.linspace(-1, 1, 10)[:, None]
+    >>> y = np.hstack([x, -x])
+    >>> mse, error = random_features_curves(x, y, x, y, [2, 50], ridges=[0.0, 1.0],
+    ...                                     n_repeats=3, rng=np.random.default_rng(0))
+    >>> mse.shape, bool(mse[0, :, 1].max() < 1e-6), bool(np.all(mse[1] > mse[0, :, 1:]))
+    ((2, 3, 2), True, True)
+    """
+    x_train = check_finite_array(x_train, "x_train")
+    y_train = check_finite_array(y_train, "y_train")
+    y_test = check_finite_array(y_test, "y_test")
+    if y_train.ndim != 2 or y_test.ndim != 2 or y_train.shape[1] != y_test.shape[1]:
+        raise ValueError(
+            f"y_train and y_test must be 2-d with equal columns, got {y_train.shape}, "
+            f"{y_test.shape}"
+        )
+    widths = [check_positive_int(w, "widths") for w in np.atleast_1d(widths)]
+    ridges = [check_finite(r, "ridges") for r in np.atleast_1d(ridges)]
+    if any(r < 0 for r in ridges):
+        raise ValueError(f"ridges must be non-negative, got {ridges}")
+    n_repeats = check_positive_int(n_repeats, "n_repeats")
+    rng = check_generator(rng)
+    shape = (len(ridges), n_repeats, len(widths))
+    squared, zero_one = np.empty(shape), np.empty(shape)
+    truth = y_test.argmax(axis=1)
+    with threadpool_limits(limits=1):  # as in random_features_risk
+        for repeat, (column, width) in itertools.product(range(n_repeats), enumerate(widths)):
+            train, test = random_relu_features(x_train, x_test, width, rng=rng)
+            coefficients = _ridge_path(train, y_train, ridges)  # (len(ridges), width, outputs)
+            predicted = np.einsum("nf,rfk->rnk", test, coefficients, optimize=True)
+            squared[:, repeat, column] = np.mean(np.sum((predicted - y_test) ** 2, axis=2), axis=1)
+            zero_one[:, repeat, column] = np.mean(predicted.argmax(axis=2) != truth, axis=1)
+    return squared, zero_one
+
+
+def _ridge_path(features, targets, ridges) -> np.ndarray:
+    # fit_linear for every penalty from one singular value decomposition: the coefficients are
+    # V diag(s / (s**2 + ridge)) U^T y, and for ridge = 0 the minimum-norm least-squares fit,
+    # which drops singular values below lstsq's default cut-off (machine epsilon times the
+    # larger dimension, relative to the largest).
+    u, s, vt = np.linalg.svd(features, full_matrices=False)
+    projected = u.T @ targets
+    cutoff = np.finfo(float).eps * max(features.shape) * s[0]
+    inverse = np.divide(1.0, s, out=np.zeros_like(s), where=s > cutoff)
+    gains = np.stack(
+        [inverse if ridge == 0 else s / (s**2 + ridge) for ridge in ridges]
+    )  # (n_ridges, rank)
+    return np.einsum("fr,qr,rk->qfk", vt.T, gains, projected, optimize=True)
 
 
 # --- The poisoned objective ------------------------------------------------------------------
@@ -376,6 +530,70 @@ def poison_examples(x_train, y_train, x_poison, y_poison, *, poison_weight):
         np.concatenate(
             [np.full(n_train, 1 / n_train), np.full(n_poison, poison_weight / n_poison)]
         ),
+    )
+
+
+def align_hidden_units(reference, network) -> Network:
+    """Permute and sign-flip ``network``'s hidden units to match ``reference``'s, unit by unit.
+
+    A one-hidden-layer tanh network computes the same function after any permutation of its
+    hidden units, and after flipping the signs of one unit's incoming weights, bias and outgoing
+    weight (tanh is odd). Distances between two networks' parameter vectors are dominated by
+    these symmetries unless the units are matched first. Each unit of ``network`` is matched to
+    one of ``reference`` (an optimal assignment, :func:`scipy.optimize.linear_sum_assignment`)
+    minimising the summed squared distance between the units' parameters, each unit taking the
+    sign that brings it closer.
+
+    Parameters
+    ----------
+    reference, network : Network
+        Stacks of one model each, with one tanh hidden layer of the same width.
+
+    Returns
+    -------
+    Network
+        ``network`` with its units reordered and flipped: the same function.
+
+    Examples
+    --------
+    >>> from lib.learners.networks import init_network
+    >>> a = init_network(3, 4, n_models=1, activation="tanh", rng=np.random.default_rng(0))
+    >>> order, signs = [2, 0, 3, 1], np.array([1.0, -1.0, -1.0, 1.0])
+    >>> b = Network((a.weights[0][:, :, order] * signs, a.weights[1][:, order] * signs[:, None]),
+    ...             (a.biases[0][:, order] * signs, a.biases[1]), activation="tanh")
+    >>> aligned = align_hidden_units(a, b)
+    >>> all(np.allclose(x, y) for x, y in zip(aligned.weights, a.weights))
+    True
+    """
+    for name, net in [("reference", reference), ("network", network)]:
+        if not isinstance(net, Network):
+            raise TypeError(f"{name} must be a Network, got {type(net).__name__}")
+        if net.n_models != 1 or len(net.hidden) != 1 or net.activation != "tanh":
+            raise ValueError(
+                f"{name} must be one model with one tanh hidden layer, got {net.n_models} "
+                f"models, hidden {net.hidden}, activation {net.activation!r}"
+            )
+    if reference.weights[0].shape != network.weights[0].shape or network.n_outputs != 1:
+        raise ValueError(
+            "reference and network must have the same shape and one output, got "
+            f"{reference.weights[0].shape} and {network.weights[0].shape}"
+        )
+
+    def units(net):  # one row per hidden unit: incoming weights, bias, outgoing weight
+        return np.hstack([net.weights[0][0].T, net.biases[0][0][:, None], net.weights[1][0]])
+
+    ref, own = units(reference), units(network)
+    same = ((ref[:, None, :] - own[None, :, :]) ** 2).sum(axis=2)
+    flipped = ((ref[:, None, :] + own[None, :, :]) ** 2).sum(axis=2)
+    rows, columns = linear_sum_assignment(np.minimum(same, flipped))
+    signs = np.where(flipped[rows, columns] < same[rows, columns], -1.0, 1.0)
+    matched = own[columns] * signs[:, None]
+    n_inputs = network.n_features
+    return Network(
+        (matched[:, :n_inputs].T[None], matched[:, -1][None, :, None]),
+        (matched[:, n_inputs][None], network.biases[1]),
+        output=network.output,
+        activation="tanh",
     )
 
 
