@@ -27,7 +27,6 @@ STILL_GLUED = {
     "03_finetuning_repair.ipynb",
     "04_predictions_become_actions.ipynb",
     "05_passive_causal_strategies.ipynb",
-    "06_counting_and_indifference.ipynb",
     "07_what_training_selects.ipynb",
     "08_goal_slot_planner.ipynb",
     "09_goals_from_behaviour.ipynb",
