@@ -25,8 +25,6 @@ CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 STILL_GLUED = {
     "02_invariance_and_domain_labels.ipynb",
     "03_finetuning_repair.ipynb",
-    "04_predictions_become_actions.ipynb",
-    "06_counting_and_indifference.ipynb",
     "07_what_training_selects.ipynb",
     "08_goal_slot_planner.ipynb",
     "09_goals_from_behaviour.ipynb",
