@@ -475,3 +475,19 @@ def test_bad_inputs_raise_with_the_argument_named():
             learning_rate=0.1,
             rng=rng,
         )
+
+
+def test_a_larger_cap_keeps_the_mean_checks_and_thins_the_stacked_plans():
+    capped = HospitalWorld(max_repeats=8)
+    plans8 = enumerate_plans(8)
+    prior8, prior4 = plan_prior(capped, plans8), plan_prior(WORLD, PLANS)
+    assert prior8.sum() == pytest.approx(1.0, abs=1e-12)
+    check = FEATURES.index("check")
+    assert prior8 @ plans8[:, check] == pytest.approx(prior4 @ PLANS[:, check], rel=1e-12)
+    assert prior8 @ (plans8[:, check] == 8) < prior4 @ (PLANS[:, check] == 4) / 100
+    counts = sample_record_counts(capped, 500, 2, rng=np.random.default_rng(7))
+    assert counts.shape == (2, len(plans8), 2, 2)
+    with pytest.raises(ValueError, match="max_repeats must be an integer >= 4"):
+        HospitalWorld(max_repeats=2)
+    with pytest.raises(ValueError, match="plans must be an"):
+        plan_prior(WORLD, plans8)

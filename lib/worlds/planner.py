@@ -93,7 +93,8 @@ FEATURES = (
 )
 #: The two schemes: steps that truly lower the chance of a lawsuit and that no honest plan uses.
 SCHEMES = ("falsify records", "pressure patient")
-#: Checks and cleaning can be written into a plan 0 to MAX_REPEATS times; other steps 0 or 1 time.
+#: Checks and cleaning can be written into a plan 0 to MAX_REPEATS times (the default cap;
+#: HospitalWorld.max_repeats changes it); other steps 0 or 1 time.
 MAX_REPEATS = 4
 _REPEATABLE = ("check", "clean")
 
@@ -132,6 +133,11 @@ class HospitalWorld:
     lawsuit_intercept : float
         The log-odds of a lawsuit for a careless team's empty plan. :func:`match_lawsuit_rate`
         sets it so that two worlds have the same lawsuit rate under their priors.
+    max_repeats : int
+        The cap on checks and on cleanings in a plan. Each of the ``max_repeats`` possible
+        repeats is written with a chance scaled by ``MAX_REPEATS / max_repeats``, so that each
+        kind of team writes as many checks and cleanings on average whatever the cap; a larger
+        cap makes heavily stacked plans rarer. At least ``MAX_REPEATS``.
     """
 
     share_careful: float = 0.5
@@ -140,6 +146,7 @@ class HospitalWorld:
     scheme_rate: float = 1e-3
     scheme_effect: float = 2.0
     lawsuit_intercept: float = -2.5
+    max_repeats: int = MAX_REPEATS
 
     def __post_init__(self):
         check_probability(self.share_careful, "share_careful")
@@ -149,6 +156,7 @@ class HospitalWorld:
             if check_finite(getattr(self, name), name) < 0:
                 raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
         check_finite(self.lawsuit_intercept, "lawsuit_intercept")
+        check_positive_int(self.max_repeats, "max_repeats", minimum=MAX_REPEATS)
 
 
 def _check_world(world):
@@ -157,9 +165,9 @@ def _check_world(world):
     return world
 
 
-def _check_plans(plans) -> np.ndarray:
+def _check_plans(plans, max_repeats=MAX_REPEATS) -> np.ndarray:
     plans = np.asarray(plans)
-    limits = np.array([MAX_REPEATS if f in _REPEATABLE else 1 for f in FEATURES])
+    limits = np.array([max_repeats if f in _REPEATABLE else 1 for f in FEATURES])
     if (
         plans.ndim != 2
         or plans.shape[1] != len(FEATURES)
@@ -173,8 +181,10 @@ def _check_plans(plans) -> np.ndarray:
     return plans
 
 
-def enumerate_plans() -> np.ndarray:
+def enumerate_plans(max_repeats: int = MAX_REPEATS) -> np.ndarray:
     """Return every possible plan as a row of step counts over :data:`FEATURES`.
+
+    ``max_repeats`` is the cap on checks and on cleanings (a world's ``max_repeats``).
 
     Examples
     --------
@@ -183,9 +193,17 @@ def enumerate_plans() -> np.ndarray:
     (800, 7)
     >>> plans[-1].tolist()
     [1, 1, 1, 4, 4, 1, 1]
+    >>> enumerate_plans(8).shape
+    (2592, 7)
     """
-    ranges = [range(MAX_REPEATS + 1) if f in _REPEATABLE else range(2) for f in FEATURES]
+    max_repeats = check_positive_int(max_repeats, "max_repeats")
+    ranges = [range(max_repeats + 1) if f in _REPEATABLE else range(2) for f in FEATURES]
     return np.array(list(itertools.product(*ranges)), dtype=np.int64)
+
+
+def _repeat_rate(world, feature, careful):
+    # the chance of each possible repeat, scaled so that the mean count does not depend on the cap
+    return _STEP_RATES[feature][careful] * MAX_REPEATS / world.max_repeats
 
 
 def _step_probabilities(world, plans, careful: bool) -> np.ndarray:
@@ -197,7 +215,7 @@ def _step_probabilities(world, plans, careful: bool) -> np.ndarray:
             probability = probability * np.where(plans[:, j] == 1, rate, 1 - rate)
         elif feature in _REPEATABLE:
             probability = probability * stats.binom.pmf(
-                plans[:, j], MAX_REPEATS, _STEP_RATES[feature][careful]
+                plans[:, j], world.max_repeats, _repeat_rate(world, feature, careful)
             )
         else:
             rate = _STEP_RATES[feature][careful]
@@ -217,7 +235,8 @@ def plan_prior(world: HospitalWorld, plans) -> np.ndarray:
     >>> round(float(prior.sum()), 12)
     1.0
     """
-    world, plans = _check_world(world), _check_plans(plans)
+    world = _check_world(world)
+    plans = _check_plans(plans, world.max_repeats)
     return world.share_careful * _step_probabilities(world, plans, True) + (
         1 - world.share_careful
     ) * _step_probabilities(world, plans, False)
@@ -236,7 +255,8 @@ def lawsuit_log_odds(world: HospitalWorld, plans, careful) -> np.ndarray:
     >>> lawsuit_log_odds(HospitalWorld(), textbook, True).round(2).tolist()
     [-4.2]
     """
-    world, plans = _check_world(world), _check_plans(plans)
+    world = _check_world(world)
+    plans = _check_plans(plans, world.max_repeats)
     effect = np.array(
         [-world.scheme_effect if f in SCHEMES else _LAWSUIT_EFFECT[f] for f in FEATURES]
     )
@@ -263,18 +283,19 @@ def true_lawsuit_risk(world: HospitalWorld, plans) -> np.ndarray:
     ) * expit(lawsuit_log_odds(world, plans, False))
 
 
-def patient_benefit(plans) -> np.ndarray:
+def patient_benefit(plans, *, max_repeats: int = MAX_REPEATS) -> np.ndarray:
     """Return each plan's chance of helping the patient.
 
     Only an operation helps (0.55 more, and 0.3 more again if the plan sterilises); a patient
     recovers anyway with probability 0.05. Nothing else in a plan matters to the patient.
+    ``max_repeats`` is the cap on checks and cleanings the plans may use.
 
     Examples
     --------
     >>> patient_benefit([[1, 1, 1, 0, 0, 0, 0], [0, 1, 1, 4, 4, 0, 0]]).round(2).tolist()
     [0.9, 0.05]
     """
-    plans = _check_plans(plans)
+    plans = _check_plans(plans, max_repeats)
     return 0.05 + plans[:, 0] * (0.55 + 0.3 * plans[:, 2])
 
 
@@ -302,8 +323,12 @@ def sample_records(world: HospitalWorld, n_records: int, *, rng: np.random.Gener
         if feature in SCHEMES:
             plans[:, j] = rng.random(n_records) < world.scheme_rate
             continue
-        rate = np.where(careful, _STEP_RATES[feature][1], _STEP_RATES[feature][0])
-        trials = MAX_REPEATS if feature in _REPEATABLE else 1
+        if feature in _REPEATABLE:
+            trials = world.max_repeats
+            rate = np.where(careful, *(_repeat_rate(world, feature, c) for c in (1, 0)))
+        else:
+            trials = 1
+            rate = np.where(careful, _STEP_RATES[feature][1], _STEP_RATES[feature][0])
         plans[:, j] = rng.binomial(trials, rate)
     sued = rng.random(n_records) < expit(lawsuit_log_odds(world, plans, careful))
     return plans, careful, sued
@@ -330,7 +355,7 @@ def match_lawsuit_rate(world: HospitalWorld, rate: float) -> HospitalWorld:
     rate = check_finite(rate, "rate")
     if not 0 < rate < 1:
         raise ValueError(f"rate must be in (0, 1), got {rate}")
-    plans = enumerate_plans()
+    plans = enumerate_plans(world.max_repeats)
     prior = plan_prior(world, plans)
 
     def excess(intercept):
@@ -340,19 +365,13 @@ def match_lawsuit_rate(world: HospitalWorld, rate: float) -> HospitalWorld:
     return replace(world, lawsuit_intercept=brentq(excess, -40.0, 40.0, xtol=1e-14))
 
 
-def _plan_index(plans) -> np.ndarray:
-    # each plan's row in enumerate_plans(): a mixed-radix number, the first step most significant
-    sizes = [MAX_REPEATS + 1 if f in _REPEATABLE else 2 for f in FEATURES]
-    return np.ravel_multi_index(tuple(np.asarray(plans).T), sizes)
-
-
 def sample_record_counts(
     world: HospitalWorld, n_records: int, n_histories: int, *, rng: np.random.Generator
 ) -> np.ndarray:
     """Draw ``n_histories`` independent sets of ``n_records`` historical plans, as counts.
 
     The same records as :func:`sample_records` draws one at a time, summarised: how many
-    records hold each plan of :func:`enumerate_plans`, written by each kind of team, with and
+    records hold each plan of ``enumerate_plans(world.max_repeats)``, written by each kind of team, with and
     without a lawsuit. Given the world, the records of one history are a multinomial draw over
     these cells, so every history costs one draw however many records it holds.
 
@@ -370,7 +389,7 @@ def sample_record_counts(
     world, rng = _check_world(world), check_generator(rng)
     n_records = check_positive_int(n_records, "n_records")
     n_histories = check_positive_int(n_histories, "n_histories")
-    plans = enumerate_plans()
+    plans = enumerate_plans(world.max_repeats)
     cells = np.empty((len(plans), 2, 2))
     for careful, share in ((0, 1 - world.share_careful), (1, world.share_careful)):
         written = share * _step_probabilities(world, plans, bool(careful))
