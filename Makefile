@@ -1,7 +1,9 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11+ and make:
-#   make book   build the book (executing every chapter) into _build/html
-#   make test   run every test: library unit tests and doctests, nbval over chapters/, a strict build,
-#               and every built page in headless Chromium (links, assets, search, accessibility)
+#   make book   build the book (executing every chapter) into _build/html, with a zip of its
+#               source in it (how-models-generalize-source.zip, from _ext/source_archive.py)
+#   make test   run every test: library unit tests and doctests, nbval over chapters/, a strict build
+#               of the book and the student edition, every built page in headless Chromium (links,
+#               assets, search, accessibility), and the other commands below (make test-make)
 # Also: make lab (JupyterLab on the chapters), make outputs (refresh the outputs stored in the
 # notebooks), make clean.
 
@@ -14,7 +16,7 @@ JB_FLAGS := -W -n --keep-going
 # Debian's packages that make pdf needs (.ci/run installs them where xelatex is missing).
 TEX_PACKAGES := texlive-xetex texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended latexmk fonts-freefont-otf tex-gyre texlive-plain-generic
 
-.PHONY: book student pdf test test-pdf print-tex-packages test-lint test-lib test-notebooks test-build test-browser lab outputs format clean help
+.PHONY: book student pdf test test-pdf print-tex-packages test-lint test-lib test-notebooks test-build test-browser test-make lab outputs format clean help
 
 help:
 	@echo "make book   - build the HTML book into $(BUILD)/html (creates $(VENV) on first use)"
@@ -24,6 +26,7 @@ help:
 	@echo "make pdf    - the printable book, $(BUILD)/latex/book.pdf (needs TeX Live: see the README)"
 	@echo "make lab    - open the chapters in JupyterLab with the book's environment"
 	@echo "make outputs - re-execute chapters/ and store their outputs (after editing a chapter)"
+	@echo "make timings - time each chapter on a fresh kernel against the floor: reference/timings.csv"
 	@echo "make format - apply ruff's formatter and safe lint fixes (make test checks both)"
 	@echo "make clean  - remove $(BUILD) (the environment in $(VENV) is kept)"
 
@@ -62,6 +65,7 @@ pdf: $(STAMP)
 test: test-lint test-lib test-notebooks
 	$(BIN)/python tests/prime_build_cache.py chapters $(BUILD)/.jupyter_cache
 	$(MAKE) test-browser
+	$(MAKE) test-make
 	$(MAKE) test-pdf
 
 # The PDF, built and checked where XeLaTeX is installed (.ci/run installs it and sets PDF_REQUIRED=1);
@@ -102,24 +106,41 @@ test-notebooks: $(STAMP)
 	  else OPENBLAS_CORETYPE=$$kernel $(BIN)/python $(NBVAL) || exit 1; fi; \
 	done
 
-# The book with warnings as errors; a notebook that raises fails it.
-test-build: $(STAMP)
-	$(BIN)/jupyter-book build . $(JB_FLAGS)
+# The book with warnings as errors; a notebook that raises fails it. It is `make book` itself.
+test-build: book
 
 # Every page of the built book in headless Chromium (Debian's chromium; skipped with a message where
 # it is not installed): JavaScript errors, assets, images and figures, internal links, search, and an
 # axe-core accessibility audit. A screenshot of each page is left in $(BUILD)/screenshots.
-test-browser: test-build
+# The student edition's pages too (tests/browser/test_student_edition_in_browser.py).
+test-browser: test-build student
 	$(BIN)/python -m pytest -m browser tests/browser
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab chapters/
 
+# `make outputs NOTEBOOKS=chapters/01_erm_under_confounding.ipynb` refreshes only the ones named.
+NOTEBOOKS ?= chapters/*.ipynb
 outputs: $(STAMP)
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace chapters/*.ipynb
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace $(NOTEBOOKS)
+
+# The other commands the README names, each run as a reader would (tests/test_make_targets.py):
+# make lab on a free loopback port, make outputs on a copy of chapter 00, make format and make
+# clean on copies of the project.
+test-make: $(STAMP)
+	$(BIN)/python -m pytest -m make_targets tests/test_make_targets.py
 
 print-tex-packages:
 	@echo $(TEX_PACKAGES)
+
+# Each chapter executed top to bottom on a fresh kernel, timed (wall and CPU) against the floor (a
+# kernel that imports the book's libraries and draws one figure), into reference/timings.csv, which
+# the reproducibility page renders. Run it on a quiet machine; it takes about as long as the book.
+# `make timings NOTEBOOKS=chapters/00_how_to_read_and_run.ipynb` times only the ones named.
+NOTEBOOKS ?= chapters/*.ipynb
+.PHONY: timings
+timings: $(STAMP)
+	$(BIN)/python scripts/timings.py $(NOTEBOOKS)
 
 clean:
 	rm -rf $(BUILD)

@@ -5,8 +5,11 @@
 - ``_build/student/notebooks/``: one notebook per chapter, identical to the book's except that
   every solution is removed (the cells from ``{solution-start}`` to ``{solution-end}``; a cell
   that holds text after the closing fence keeps that text);
-- ``_build/student/src/``: the book's sources with those notebooks as ``chapters/`` and
-  ``hide_solutions`` set for sphinx-exercise, from which ``make student`` builds the student HTML.
+- ``_build/student/src/``: a copy of the project (all but what ``EXCLUDED`` names) with those
+  notebooks in place of the chapters and ``hide_solutions`` set for sphinx-exercise, from which
+  ``make student`` builds the student HTML. The whole project is copied, not a list of the book's
+  sources, so that whatever a page includes or links by a relative path (a ``{literalinclude}`` of
+  ``../lib/...``, ``references.bib``, a figure beside a chapter) resolves as it does in the book.
 
 The student notebooks keep the outputs the book stored: solutions come last in every chapter, so
 each remaining cell computes what it computed in the book, whose outputs ``make test`` verifies
@@ -31,16 +34,20 @@ import yaml
 START = re.compile(r"^```\{solution-start\}", re.M)
 END = re.compile(r"^```\{solution-end\}\s*\n```[ \t]*\n?", re.M)
 
-# What the student book's source tree needs besides the chapters (paths relative to the root).
-SOURCES = [
-    "_config.yml",
-    "_toc.yml",
-    "intro.md",
-    "references.bib",
-    "reference",
-    "_ext",
-    "_templates",
-]
+# What the copy of the project leaves out (names matched at every depth, as in shutil's
+# ignore_patterns): git's data, the builds and the environment, and everything .gitignore names
+# (tests/test_student_edition.py checks that each .gitignore pattern is here).
+EXCLUDED = (
+    ".git",
+    "_build",
+    ".venv",
+    "__pycache__",
+    "*.egg-info",
+    ".ipynb_checkpoints",
+    ".pytest_cache",
+    ".hypothesis",
+    ".ruff_cache",
+)
 
 
 def strip_solutions(notebook: dict) -> tuple[dict, int]:
@@ -110,20 +117,23 @@ def write_edition(root: pathlib.Path) -> dict[str, int]:
     for folder in (notebooks, src):
         shutil.rmtree(folder, ignore_errors=True)
     notebooks.mkdir(parents=True)
-    for name in SOURCES:
-        path = root / name
-        if path.is_dir():
-            shutil.copytree(path, src / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            src.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, src / name)
+    # The project as it is (a chapter's other files included), but for the chapters themselves.
+    skip = shutil.ignore_patterns(*EXCLUDED)
+
+    def ignore(folder, names):
+        ignored = set(skip(folder, names))
+        if pathlib.Path(folder).resolve() == chapters.resolve():
+            ignored |= {name for name in names if name.endswith(".ipynb")}
+        return ignored
+
+    shutil.copytree(root, src, ignore=ignore)
     (src / "_config.yml").write_text(_student_config((root / "_config.yml").read_text()))
     counts = {}
     for path in sorted(chapters.glob("*.ipynb")):
         student, counts[path.name] = strip_solutions(json.loads(path.read_text(encoding="utf-8")))
         text = json.dumps(student, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
         (notebooks / path.name).write_text(text, encoding="utf-8")
-    shutil.copytree(notebooks, src / "chapters")
+    shutil.copytree(notebooks, src / "chapters", dirs_exist_ok=True)
     return counts
 
 

@@ -7,13 +7,16 @@ verified chapter does up to the exercises. These tests check that structure for 
 and :func:`strip_solutions` on small notebooks made here.
 """
 
+import fnmatch
 import json
 import pathlib
+import re
 
+import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from scripts.student_edition import SOURCES, strip_solutions, write_edition
+from scripts.student_edition import EXCLUDED, strip_solutions, write_edition
 
 ROOT = pathlib.Path(__file__).parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
@@ -105,23 +108,120 @@ def test_each_chapter_loses_its_solutions_and_keeps_the_rest_as_verified(path):
     )
 
 
-def test_write_edition_writes_every_chapter_and_the_book_sources(tmp_path):
-    for name in SOURCES:
-        source = ROOT / name
-        target = tmp_path / name
-        if source.is_dir():
-            target.mkdir()
-        else:
-            target.write_text(source.read_text())
+def test_write_edition_copies_the_project_with_the_student_chapters(tmp_path):
+    for name in ("_config.yml", "_toc.yml", "intro.md", "references.bib"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
     (tmp_path / "chapters").mkdir()
     for path in CHAPTERS:
         (tmp_path / "chapters" / path.name).write_text(path.read_text())
+    # What a page may include or link by a relative path, and what the copy must leave out.
+    extras = ["lib/worlds/confounding.py", "chapters/figure.svg", "_static/style.css"]
+    left_out = ["_build/html/index.html", ".venv/bin/python", ".git", "lib/__pycache__/x.pyc"]
+    for name in extras + left_out:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(name)
     counts = write_edition(tmp_path)
     assert sorted(counts) == [p.name for p in CHAPTERS]
     written = sorted((tmp_path / "_build" / "student" / "notebooks").glob("*.ipynb"))
     assert [p.name for p in written] == [p.name for p in CHAPTERS]
-    config = (tmp_path / "_build" / "student" / "src" / "_config.yml").read_text()
+    src = tmp_path / "_build" / "student" / "src"
+    for path in written:
+        assert (src / "chapters" / path.name).read_text() == path.read_text()
+        nbformat.validate(nbformat.reads(path.read_text(encoding="utf-8"), as_version=4))
+    for name in extras + ["intro.md", "references.bib", "_toc.yml"]:
+        assert (src / name).read_text() == (tmp_path / name).read_text(), name
+    for name in left_out:
+        assert not (src / name).exists(), f"{name} was copied into the student sources"
+    assert not (src / "_build").exists()
+    config = (src / "_config.yml").read_text()
     assert "hide_solutions: true" in config and "execute_notebooks: 'off'" in config
+
+
+def test_the_copy_leaves_out_everything_git_ignores():
+    patterns = [
+        line.strip().rstrip("/")
+        for line in (ROOT / ".gitignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    missing = [pattern for pattern in patterns if pattern not in EXCLUDED]
+    assert not missing, (
+        f"add these .gitignore patterns to EXCLUDED in scripts/student_edition.py: {missing}"
+    )
+
+
+# A path that a page of the book names relative to itself: an include or figure directive's
+# argument, or a markdown link or image that is not a URL.
+_DIRECTIVE_PATH = re.compile(
+    r"^(?:```|:::)\{(?:literalinclude|include|image|figure|download)\}\s+(\S+)", re.M
+)
+_LINK_PATH = re.compile(r"\]\(([^)\s#]+)")
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,}|:{3,})\s*(.*)$")
+# Directives whose body is code, not markdown (a fence with no directive is a code listing too).
+_CODE_DIRECTIVES = ("{code-cell}", "{code-block}", "{code}", "{literalinclude}")
+
+
+def _without_code(text):
+    """``text`` without the bodies of fenced code (code cells, listings): their brackets are no links."""
+    kept, open_fences = [], []  # each open fence: (marker, whether its body is code)
+    for line in text.splitlines():
+        fence = _FENCE.match(line)
+        in_code = any(code for _marker, code in open_fences)
+        if fence and open_fences and not fence.group(2):
+            marker = open_fences[-1][0]
+            if fence.group(1)[0] == marker[0] and len(fence.group(1)) >= len(marker):
+                open_fences.pop()
+                continue
+        if fence and not in_code:
+            info = fence.group(2)
+            code = not info.startswith("{") or info.startswith(_CODE_DIRECTIVES)
+            open_fences.append((fence.group(1), code))
+            kept.append(line)
+        elif not in_code:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def _pages():
+    toc = (ROOT / "_toc.yml").read_text()
+    names = re.findall(r"(?:root|file):\s*(\S+)", toc)
+    pages = []
+    for name in names:
+        for suffix in (".ipynb", ".md"):
+            if (ROOT / (name + suffix)).is_file():
+                pages.append(ROOT / (name + suffix))
+    return pages
+
+
+def _page_text(path):
+    if path.suffix != ".ipynb":
+        return _without_code(path.read_text(encoding="utf-8"))
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    return _without_code(text)
+
+
+@pytest.mark.parametrize("page", _pages(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_path_a_page_names_is_in_the_student_sources(page):
+    """What a page includes or links resolves in the project and is not left out of the copy that
+    the student book is built from (make test builds that book too, with warnings as errors)."""
+    text = _page_text(page)
+    problems = []
+    for name in _DIRECTIVE_PATH.findall(text) + _LINK_PATH.findall(text):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", name, re.I):
+            continue  # a URL (https:, mailto:), not a path
+        target = (page.parent / name).resolve()
+        candidates = [target, *(target.with_name(target.name + s) for s in (".md", ".ipynb"))]
+        if not any(c.exists() for c in candidates):
+            problems.append(f"{name}: no such file")
+            continue
+        try:
+            parts = target.relative_to(ROOT).parts
+        except ValueError:
+            problems.append(f"{name}: outside the project")
+            continue
+        if any(fnmatch.fnmatch(part, pattern) for part in parts for pattern in EXCLUDED):
+            problems.append(f"{name}: in a folder the student edition leaves out")
+    assert not problems, f"{page.name}: {problems}"
 
 
 def test_write_edition_needs_chapters(tmp_path):

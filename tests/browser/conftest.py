@@ -1,6 +1,6 @@
 """Fixtures for the browser test: the built book served on localhost, and Debian's Chromium.
 
-Run with ``make test-browser`` (which builds the book first), or
+Run with ``make test-browser`` (which builds the book and the student edition first), or
 ``pytest -m browser tests/browser`` on a built book. Without a browser, or without a built book,
 every test here is skipped with a message that says what is missing.
 
@@ -12,6 +12,7 @@ request that would leave the machine.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import importlib.util
@@ -25,6 +26,10 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # The built book; BOOK_HTML=/path/to/html checks a book built elsewhere.
 HTML = pathlib.Path(os.environ.get("BOOK_HTML") or ROOT / "_build" / "html").resolve()
+# The student edition's book (make student); STUDENT_HTML=/path/to/html checks one built elsewhere.
+STUDENT_HTML = pathlib.Path(
+    os.environ.get("STUDENT_HTML") or ROOT / "_build" / "student" / "_build" / "html"
+).resolve()
 
 
 def _axe_script():
@@ -103,7 +108,22 @@ def book_html():
 @pytest.fixture(scope="session")
 def server(book_html):
     """Base URL of an HTTP server on 127.0.0.1 over the built book, in a thread; stopped at the end."""
-    handler = functools.partial(_QuietHandler, directory=str(book_html))
+    with _serving(book_html) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def student_server():
+    """Base URL of a server like ``server``'s over the student edition's book (make student)."""
+    if not (STUDENT_HTML / "index.html").is_file():
+        pytest.skip(f"no student book in {STUDENT_HTML}: run `make student` first")
+    with _serving(STUDENT_HTML) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _serving(folder):
+    handler = functools.partial(_QuietHandler, directory=str(folder))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, name="book-server", daemon=True)
