@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11+ and make:
-#   make book   build the book (executing every chapter) into _build/html
+#   make book   build the book (executing every chapter) into _build/html, with a zip of its
+#               source in it (how-models-generalize-source.zip, from _ext/source_archive.py)
 #   make test   run every test: library unit tests and doctests, nbval over chapters/, a strict build
 #               of the book and the student edition, every built page in headless Chromium (links,
 #               assets, search, accessibility), and the other commands below (make test-make)
@@ -25,6 +26,7 @@ help:
 	@echo "make pdf    - the printable book, $(BUILD)/latex/book.pdf (needs TeX Live: see the README)"
 	@echo "make lab    - open the chapters in JupyterLab with the book's environment"
 	@echo "make outputs - re-execute chapters/ and store their outputs (after editing a chapter)"
+	@echo "make timings - time each chapter on a fresh kernel against the floor: reference/timings.csv"
 	@echo "make format - apply ruff's formatter and safe lint fixes (make test checks both)"
 	@echo "make clean  - remove $(BUILD) (the environment in $(VENV) is kept)"
 
@@ -130,6 +132,15 @@ test-make: $(STAMP)
 
 print-tex-packages:
 	@echo $(TEX_PACKAGES)
+
+# Each chapter executed top to bottom on a fresh kernel, timed (wall and CPU) against the floor (a
+# kernel that imports the book's libraries and draws one figure), into reference/timings.csv, which
+# the reproducibility page renders. Run it on a quiet machine; it takes about as long as the book.
+# `make timings NOTEBOOKS=chapters/00_how_to_read_and_run.ipynb` times only the ones named.
+NOTEBOOKS ?= chapters/*.ipynb
+.PHONY: timings
+timings: $(STAMP)
+	$(BIN)/python scripts/timings.py $(NOTEBOOKS)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,28 +1,23 @@
-"""Tests of lib.learners.inductive_bias: hand-written gradients against finite differences, closed forms
-for the least-squares fits and the Fourier amplitudes, properties of guess and check, bad inputs."""
+"""Tests of lib.learners.inductive_bias: the poisoned objective, closed forms for the
+least-squares fits and the Fourier amplitudes, properties of guess and check, bad inputs. (The
+networks' gradients and Adam are tested in tests/test_networks.py.)"""
 
 import numpy as np
 import pytest
-from scipy.optimize import check_grad
 
 from lib.learners.inductive_bias import (
     boolean_cube,
     fit_linear,
     fourier_amplitudes,
     guess_and_check,
-    init_mlp,
-    linear_squared_error,
     majority_labels,
-    mlp_logits,
-    network_predictions,
     parity_labels,
-    poison_objective,
+    poison_examples,
     random_features_risk,
     random_relu_features,
     sample_network_parameters,
-    squared_error_objective,
-    train_adam,
 )
+from lib.learners.networks import forward, init_network, objective, per_example_loss
 
 RNG_SEED = 12345
 
@@ -33,59 +28,37 @@ def _data(n=12, n_inputs=3, seed=0):
     return rng, x, (x[:, 0] > 0).astype(int)
 
 
-# --- Gradients against finite differences ------------------------------------------------------
-# check_grad returns the Euclidean norm of (analytic - central finite difference); with step
-# 1e-6 the finite difference is accurate to about 1e-8 here, so a wrong term (e.g. a missing
-# factor 2 or a dropped bias gradient) shows up orders of magnitude above the tolerance.
+# --- The poisoned objective -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("poison_weight, weight_decay", [(0.0, 0.0), (0.7, 0.0), (1.0, 1e-2)])
-def test_poison_gradient_matches_finite_differences(poison_weight, weight_decay):
+def test_poisoned_objective_is_training_loss_plus_weighted_wrong_label_loss():
     rng, x, y = _data()
-    theta = init_mlp(3, 5, rng=rng) + 0.1 * rng.standard_normal(26)
-    x_poison = rng.standard_normal((7, 3))
-    y_poison = rng.integers(0, 2, 7)
+    x_poison, y_poison = rng.standard_normal((7, 3)), rng.integers(0, 2, 7)
+    network = init_network(3, (5,), n_models=1, activation="tanh", init="lecun_normal", rng=rng)
+    inputs, targets, weights = poison_examples(x, y, x_poison, y_poison, poison_weight=0.7)
+    value, _ = objective(network, inputs, targets, example_weights=weights)
 
-    def loss(t):
-        return poison_objective(
-            t,
-            x,
-            y,
-            x_poison,
-            y_poison,
-            n_hidden=5,
-            poison_weight=poison_weight,
-            weight_decay=weight_decay,
-        )
+    def mean_loss(points, labels):
+        return per_example_loss(forward(network, points), labels, output="logistic").mean()
 
-    error = check_grad(lambda t: loss(t)[0], lambda t: loss(t)[1], theta, epsilon=1e-6)
-    assert error < 1e-5 * max(1.0, np.linalg.norm(loss(theta)[1]))
-
-
-def test_squared_error_and_linear_gradients_match_finite_differences():
-    rng, x, _ = _data(n_inputs=1)
-    y = np.sin(3 * x[:, 0])
-    theta = init_mlp(1, 6, rng=rng) + 0.1 * rng.standard_normal(19)
-    f = lambda t: squared_error_objective(t, x, y, n_hidden=6)  # noqa: E731
-    assert check_grad(lambda t: f(t)[0], lambda t: f(t)[1], theta, epsilon=1e-6) < 1e-5
-    features = rng.standard_normal((12, 4))
-    c = rng.standard_normal(4)
-    g = lambda w: linear_squared_error(w, features, y)  # noqa: E731
-    assert check_grad(lambda w: g(w)[0], lambda w: g(w)[1], c, epsilon=1e-6) < 1e-5
+    expected = mean_loss(x, y) + 0.7 * mean_loss(x_poison, 1 - y_poison)
+    np.testing.assert_allclose(value, [expected], rtol=1e-12)
 
 
 def test_poison_term_rewards_errors_on_the_poison_set():
     # Outputs that match the poison labels must cost more under the poison term than outputs
     # that contradict them; with weight 0 the poison set is ignored.
     _, x, y = _data()
-    theta = np.zeros(3 * 2 + 2 + 2 + 1)
-    theta[-1] = 3.0  # every logit is +3: predicts class 1 everywhere
+    network = init_network(3, (), n_models=1, init="zeros", rng=np.random.default_rng(0))
+    network.biases[0][:] = 3.0  # every logit is +3: predicts class 1 everywhere
     ones, zeros = np.ones(len(y), dtype=int), np.zeros(len(y), dtype=int)
-    agree = poison_objective(theta, x, y, x, ones, n_hidden=2, poison_weight=1.0)[0]
-    disagree = poison_objective(theta, x, y, x, zeros, n_hidden=2, poison_weight=1.0)[0]
-    assert agree > disagree
-    ignored = poison_objective(theta, x, y, x, ones, n_hidden=2, poison_weight=0.0)[0]
-    assert ignored == poison_objective(theta, x, y, x, zeros, n_hidden=2, poison_weight=0.0)[0]
+
+    def value(poison_labels, weight):
+        inputs, targets, weights = poison_examples(x, y, x, poison_labels, poison_weight=weight)
+        return objective(network, inputs, targets, example_weights=weights)[0][0]
+
+    assert value(ones, 1.0) > value(zeros, 1.0)
+    assert value(ones, 0.0) == value(zeros, 0.0)
 
 
 # --- Least squares -----------------------------------------------------------------------------
@@ -144,14 +117,13 @@ def test_boolean_tasks():
     np.testing.assert_array_equal(parity[order], 1 - parity)  # one flip flips parity
 
 
-def test_network_predictions_match_a_direct_forward_pass():
-    params = sample_network_parameters(3, 4, 6, rng=np.random.default_rng(2))
+def test_sampled_networks_match_a_direct_forward_pass():
+    network = sample_network_parameters(3, 4, 6, rng=np.random.default_rng(2))
     x = boolean_cube(3)
-    predictions = network_predictions(params, x)
     d = 4  # one draw, by hand
-    hidden = np.maximum(x @ params["hidden_weights"][d] + params["hidden_biases"][d], 0)
-    direct = hidden @ params["output_weights"][d] + params["output_biases"][d] > 0
-    np.testing.assert_array_equal(predictions[d], direct)
+    hidden = np.maximum(x @ network.weights[0][d] + network.biases[0][d], 0)
+    direct = hidden @ network.weights[1][d, :, 0] + network.biases[1][d, 0]
+    np.testing.assert_allclose(forward(network, x)[d], direct, rtol=1e-12)
 
 
 def test_guess_and_check_accepts_only_fits_and_independent_of_chunk_count():
@@ -176,31 +148,13 @@ def test_guess_and_check_accepts_only_fits_and_independent_of_chunk_count():
     assert np.all(whole.test_accuracies == 1.0)
 
 
-# --- Adam and Fourier amplitudes ---------------------------------------------------------------
-
-
-def test_train_adam_descends_and_records():
-    path = train_adam(
-        lambda t: (float(np.sum((t - 3) ** 2)), 2 * (t - 3)),
-        np.zeros(2),
-        n_steps=1_000,
-        learning_rate=0.05,
-        record_every=250,
-    )
-    assert path.shape == (5, 2)
-    np.testing.assert_array_equal(path[0], 0)
-    np.testing.assert_allclose(path[-1], 3, atol=1e-2)
+# --- Fourier amplitudes ------------------------------------------------------------------------
 
 
 def test_fourier_amplitudes_recover_a_known_spectrum():
     t = np.arange(64) / 64
     values = 2.0 * np.sin(2 * np.pi * 3 * t + 0.4) + 0.5 * np.cos(2 * np.pi * 7 * t)
     np.testing.assert_allclose(fourier_amplitudes(values, [3, 5, 7]), [2.0, 0.0, 0.5], atol=1e-12)
-
-
-def test_mlp_logits_shape():
-    theta = init_mlp(2, 3, rng=np.random.default_rng(0))
-    assert mlp_logits(theta, np.ones((5, 2)), n_hidden=3).shape == (5,)
 
 
 # --- Bad inputs --------------------------------------------------------------------------------
@@ -214,40 +168,22 @@ def test_mlp_logits_shape():
         (lambda: parity_labels(np.zeros((2, 2))), ValueError, "-1 and 1"),
         (lambda: fit_linear(np.eye(2), np.ones(2), ridge=-1.0), ValueError, "ridge"),
         (lambda: fit_linear(np.eye(2), np.ones(3), ridge=0.0), ValueError, "matching rows"),
-        (lambda: init_mlp(2, 0, rng=np.random.default_rng(0)), ValueError, "n_hidden"),
-        (lambda: mlp_logits(np.zeros(3), np.ones((1, 2)), n_hidden=3), ValueError, "theta"),
         (
-            lambda: poison_objective(
-                np.zeros(5),
-                np.ones((2, 1)),
-                [0, 2],
-                np.ones((1, 1)),
-                [0],
-                n_hidden=1,
-                poison_weight=1.0,
+            lambda: poison_examples(
+                np.ones((2, 1)), [0, 2], np.ones((1, 1)), [0], poison_weight=1.0
             ),
             ValueError,
             "y_train",
         ),
         (
-            lambda: poison_objective(
-                np.zeros(4),
-                np.ones((1, 1)),
-                [0],
-                np.ones((1, 1)),
-                [0],
-                n_hidden=1,
-                poison_weight=-1.0,
-            ),
+            lambda: poison_examples(np.ones((1, 1)), [0], np.ones((1, 1)), [0], poison_weight=-1.0),
             ValueError,
             "poison_weight",
         ),
         (
-            lambda: train_adam(
-                lambda t: (0.0, t), np.zeros(1), n_steps=1, learning_rate=0.0, record_every=1
-            ),
+            lambda: poison_examples(np.ones((1, 2)), [0], np.ones((1, 1)), [0], poison_weight=1.0),
             ValueError,
-            "learning_rate",
+            "equal columns",
         ),
         (lambda: fourier_amplitudes(np.zeros(8), [4]), ValueError, "frequencies"),
         (lambda: fourier_amplitudes(np.zeros(8), [1.5]), ValueError, "frequencies"),

@@ -144,3 +144,39 @@ def test_bad_inputs():
         best_response_features(np.ones((1, 3)), [True], [1.0], world=CreditWorld(), epsilon=1.0)
     with pytest.raises(ValueError, match="regularisation must be positive"):
         fit_logistic(np.ones((2, 1)), [0, 1], regularisation=0.0)
+
+
+def test_online_retraining_static_world_prefers_long_intervals_and_moving_world_does_not():
+    from lib.worlds.performative import online_retraining
+
+    settings = dict(mu=1.0, gamma=1.0, beta=2.0, sigma=1.0, n_per_step=100, horizon=600)
+    rng = np.random.default_rng(11)
+    static = online_retraining(
+        epsilon=0.0, response=1.0, interval=[1, 100], n_replicates=40, rng=rng, **settings
+    ).mean(axis=1)
+    moving = online_retraining(
+        epsilon=0.25, response=1.0, interval=[1, 10, 100], n_replicates=40, rng=rng, **settings
+    ).mean(axis=1)
+    # Static world: only sampling noise, (gamma/2)(beta/gamma)^2 sigma^2 / (n k) per step.
+    np.testing.assert_allclose(static, [2 / 100, 2 / 10_000], rtol=0.15)
+    assert moving[1] < moving[0] and moving[1] < moving[2]
+
+
+def test_online_retraining_rejects_bad_inputs():
+    from lib.worlds.performative import online_retraining
+
+    settings = dict(
+        mu=1.0,
+        epsilon=0.1,
+        gamma=1.0,
+        beta=2.0,
+        sigma=1.0,
+        n_per_step=1,
+        horizon=5,
+        n_replicates=1,
+        rng=np.random.default_rng(0),
+    )
+    with pytest.raises(ValueError, match="response"):
+        online_retraining(response=0.0, interval=1, **settings)
+    with pytest.raises(ValueError, match="interval"):
+        online_retraining(response=0.5, interval=0, **settings)

@@ -8,29 +8,23 @@ small experiments that test that premise against what parameters and training ac
   its initialisation distribution, keep the draws that fit the training set;
 - *random features* and the minimum-norm least-squares fit, whose test error against width shows
   double descent (Belkin et al., 2019);
-- a one-hidden-layer network with hand-written gradients, for two objectives that scikit-learn's
-  ``MLPClassifier`` cannot express: a *poisoned* objective that rewards errors on a second data set
-  (Huang et al., 2020), and squared error trained by Adam with the whole trajectory recorded, for
-  spectral bias (Rahaman et al., 2019);
+- the *poisoned* objective of Huang et al. (2020), which rewards errors on a second data set,
+  written as example weights for :func:`lib.learners.networks.train` (:func:`poison_examples`);
 - Boolean tasks on the cube ``{-1, 1}**n``: majority (simple structure) and parity (none).
 
-The gradients are written by hand because the book has no automatic differentiation library;
-the network's products use :func:`numpy.einsum` rather than BLAS (``@``), so that a long training
-run gives the same numbers under every OpenBLAS kernel (a chaotic optimisation would otherwise
-amplify the kernels' different summation orders into different minima);
-``tests/test_inductive_bias.py`` checks each against finite differences
-(:func:`scipy.optimize.check_grad`). Adam is written by hand because SciPy has no first-order
-optimiser whose iterates can be recorded, and spectral bias is a statement about that trajectory.
+The networks themselves (their forward pass, gradients and Adam, for the poisoning and the
+spectral-bias runs as for the sampled networks of guess and check) are those of
+:mod:`lib.learners.networks`, whose sums do not depend on the OpenBLAS kernel: a chaotic
+optimisation would otherwise amplify the kernels' different summation orders into different
+minima.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit, log_expit
 from threadpoolctl import threadpool_limits
 
 from ..evidence.validation import (
@@ -40,6 +34,7 @@ from ..evidence.validation import (
     check_generator,
     check_positive_int,
 )
+from .networks import Network, forward
 
 __all__ = [
     "GuessAndCheck",
@@ -47,18 +42,12 @@ __all__ = [
     "fit_linear",
     "fourier_amplitudes",
     "guess_and_check",
-    "init_mlp",
-    "linear_squared_error",
     "majority_labels",
-    "mlp_logits",
-    "network_predictions",
     "parity_labels",
-    "poison_objective",
+    "poison_examples",
     "random_features_risk",
     "random_relu_features",
     "sample_network_parameters",
-    "squared_error_objective",
-    "train_adam",
 ]
 
 
@@ -120,7 +109,7 @@ def parity_labels(inputs) -> np.ndarray:
 
 def sample_network_parameters(
     n_inputs: int, n_hidden: int, n_draws: int, *, rng: np.random.Generator, bias_scale=1.0
-) -> dict[str, np.ndarray]:
+) -> Network:
     """Draw ``n_draws`` one-hidden-layer ReLU networks from their initialisation distribution.
 
     Weights are Gaussian with variance ``2 / fan_in`` (He et al., 2015); biases are Gaussian with
@@ -129,15 +118,15 @@ def sample_network_parameters(
 
     Returns
     -------
-    dict
-        ``hidden_weights`` (n_draws, n_inputs, n_hidden), ``hidden_biases`` (n_draws, n_hidden),
-        ``output_weights`` (n_draws, n_hidden), ``output_biases`` (n_draws,).
+    Network
+        A stack of ``n_draws`` models (:class:`lib.learners.networks.Network`), logistic output:
+        a network's class is ``forward(network, inputs) > 0``.
 
     Examples
     --------
-    >>> params = sample_network_parameters(3, 4, 2, rng=np.random.default_rng(0))
-    >>> {name: value.shape for name, value in params.items()}["hidden_weights"]
-    (2, 3, 4)
+    >>> network = sample_network_parameters(3, 4, 2, rng=np.random.default_rng(0))
+    >>> network.n_models, network.weights[0].shape
+    (2, (2, 3, 4))
     """
     n_inputs = check_positive_int(n_inputs, "n_inputs")
     n_hidden = check_positive_int(n_hidden, "n_hidden")
@@ -146,35 +135,11 @@ def sample_network_parameters(
     bias_scale = check_finite(bias_scale, "bias_scale")
     if bias_scale < 0:
         raise ValueError(f"bias_scale must be non-negative, got {bias_scale}")
-    return {
-        "hidden_weights": rng.standard_normal((n_draws, n_inputs, n_hidden))
-        * np.sqrt(2 / n_inputs),
-        "hidden_biases": bias_scale * rng.standard_normal((n_draws, n_hidden)),
-        "output_weights": rng.standard_normal((n_draws, n_hidden)) * np.sqrt(2 / n_hidden),
-        "output_biases": bias_scale * rng.standard_normal(n_draws),
-    }
-
-
-def network_predictions(params: dict[str, np.ndarray], inputs) -> np.ndarray:
-    """Return each sampled network's class (output > 0) on each input, shape (n_draws, n_points).
-
-    Examples
-    --------
-    >>> params = sample_network_parameters(2, 8, 5, rng=np.random.default_rng(0))
-    >>> network_predictions(params, boolean_cube(2)).shape
-    (5, 4)
-    """
-    inputs = check_finite_array(inputs, "inputs")
-    weights = params["hidden_weights"]
-    n_inputs = weights.shape[1]
-    if inputs.ndim != 2 or inputs.shape[1] != n_inputs:
-        raise ValueError(f"inputs must have shape (n, {n_inputs}), got {inputs.shape}")
-    # Stacked products, one small matrix per draw: (n_points, n_inputs) @ (n_inputs, n_hidden)
-    # broadcast over draws. This avoids copying the weights into one wide matrix, which cost
-    # more than the products themselves.
-    hidden = np.maximum(inputs @ weights + params["hidden_biases"][:, None, :], 0)
-    logits = (hidden @ params["output_weights"][:, :, None])[:, :, 0]
-    return (logits + params["output_biases"][:, None]) > 0
+    hidden_weights = rng.standard_normal((n_draws, n_inputs, n_hidden)) * np.sqrt(2 / n_inputs)
+    hidden_biases = bias_scale * rng.standard_normal((n_draws, n_hidden))
+    output_weights = rng.standard_normal((n_draws, n_hidden, 1)) * np.sqrt(2 / n_hidden)
+    output_biases = bias_scale * rng.standard_normal((n_draws, 1))
+    return Network((hidden_weights, output_weights), (hidden_biases, output_biases))
 
 
 @dataclass(frozen=True)
@@ -251,11 +216,11 @@ def guess_and_check(
     with threadpool_limits(limits=1):
         for start in range(0, n_draws, chunk):
             size = min(chunk, n_draws - start)
-            params = sample_network_parameters(train_inputs.shape[1], n_hidden, size, rng=rng)
-            fits = (network_predictions(params, train_inputs) == train_labels).all(axis=1)
-            kept = {name: value[fits] for name, value in params.items()}
+            networks = sample_network_parameters(train_inputs.shape[1], n_hidden, size, rng=rng)
+            fits = ((forward(networks, train_inputs) > 0) == train_labels).all(axis=1)
             if fits.any():
-                hits = network_predictions(kept, test_inputs) == test_labels
+                kept = networks.take(np.flatnonzero(fits))
+                hits = (forward(kept, test_inputs) > 0) == test_labels
                 accuracies.append(hits.mean(axis=1))
     test_accuracies = np.concatenate(accuracies) if accuracies else np.empty(0)
     return GuessAndCheck(n_draws=n_draws, test_accuracies=test_accuracies)
@@ -363,218 +328,58 @@ def random_features_risk(
     return risk
 
 
-# --- A one-hidden-layer tanh network with hand-written gradients --------------------------------
+# --- The poisoned objective ------------------------------------------------------------------
 
 
-def _shapes(n_inputs: int, n_hidden: int):
-    return [(n_inputs, n_hidden), (n_hidden,), (n_hidden,), ()]
+def poison_examples(x_train, y_train, x_poison, y_poison, *, poison_weight):
+    """Return inputs, targets and example weights that turn training into poisoning.
 
-
-def _unpack(theta, n_inputs: int, n_hidden: int):
-    theta = check_finite_array(theta, "theta")
-    sizes = [int(np.prod(s)) for s in _shapes(n_inputs, n_hidden)]
-    if theta.shape != (sum(sizes),):
-        raise ValueError(
-            f"theta must have shape ({sum(sizes)},) for {n_inputs} inputs and {n_hidden} hidden "
-            f"units, got {theta.shape}"
-        )
-    parts = np.split(theta, np.cumsum(sizes)[:-1])
-    return [p.reshape(s) for p, s in zip(parts, _shapes(n_inputs, n_hidden))]
-
-
-def init_mlp(n_inputs: int, n_hidden: int, *, rng: np.random.Generator) -> np.ndarray:
-    """Return a flat parameter vector for a one-hidden-layer tanh network, LeCun-normal weights.
-
-    Layout: hidden weights (n_inputs x n_hidden), hidden biases, output weights, output bias;
-    biases start at 0.
-
-    Examples
-    --------
-    >>> init_mlp(2, 3, rng=np.random.default_rng(0)).shape
-    (13,)
-    """
-    n_inputs = check_positive_int(n_inputs, "n_inputs")
-    n_hidden = check_positive_int(n_hidden, "n_hidden")
-    rng = check_generator(rng)
-    return np.concatenate(
-        [
-            rng.standard_normal(n_inputs * n_hidden) / np.sqrt(n_inputs),
-            np.zeros(n_hidden),
-            rng.standard_normal(n_hidden) / np.sqrt(n_hidden),
-            np.zeros(1),
-        ]
-    )
-
-
-def _forward(theta, x, n_hidden):
-    x = check_finite_array(x, "x")
-    if x.ndim != 2:
-        raise ValueError(f"x must be 2-d (n, n_inputs), got shape {x.shape}")
-    w1, b1, w2, b2 = _unpack(theta, x.shape[1], n_hidden)
-    hidden = np.tanh(np.einsum("ni,ih->nh", x, w1) + b1)
-    return np.einsum("nh,h->n", hidden, w2) + b2, hidden, w2
-
-
-def _backward(x, hidden, w2, d_logits) -> np.ndarray:
-    """Gradient of sum(d_logits * logits) with respect to theta, by the chain rule."""
-    d_hidden = np.outer(d_logits, w2) * (1 - hidden**2)
-    return np.concatenate(
-        [
-            np.einsum("ni,nh->ih", x, d_hidden).ravel(),
-            d_hidden.sum(axis=0),
-            np.einsum("nh,n->h", hidden, d_logits),
-            [d_logits.sum()],
-        ]
-    )
-
-
-def mlp_logits(theta, x, *, n_hidden: int) -> np.ndarray:
-    """Return the network's output (a logit, or a regression value) for each row of ``x``.
-
-    Examples
-    --------
-    >>> theta = init_mlp(2, 3, rng=np.random.default_rng(0))
-    >>> mlp_logits(theta, np.zeros((4, 2)), n_hidden=3)
-    array([0., 0., 0., 0.])
-    """
-    n_hidden = check_positive_int(n_hidden, "n_hidden")
-    return _forward(theta, x, n_hidden)[0]
-
-
-def _cross_entropy(theta, x, labels, n_hidden):
-    """Mean log loss of 0/1 ``labels`` and its gradient: d/dlogit = sigmoid(logit) - label."""
-    logits, hidden, w2 = _forward(theta, x, n_hidden)
-    loss = -np.mean(labels * log_expit(logits) + (1 - labels) * log_expit(-logits))
-    return loss, _backward(x, hidden, w2, (expit(logits) - labels) / len(labels))
-
-
-def poison_objective(
-    theta, x_train, y_train, x_poison, y_poison, *, n_hidden: int, poison_weight, weight_decay=0.0
-) -> tuple[float, np.ndarray]:
-    """Return the poisoned loss and its gradient (for :func:`scipy.optimize.minimize`).
-
-    The loss is the mean log loss on the training set plus ``poison_weight`` times the mean log
-    loss on the poison set *towards the wrong labels* ``1 - y_poison``: it rewards errors on
-    the poison set and stays bounded below, a version of the term Huang et al. (2020) add.
-    ``poison_weight = 0`` is ordinary training. ``weight_decay`` adds
-    ``weight_decay / 2 * |theta|**2``, which keeps the weights finite when the data are separable.
-
-    Examples
-    --------
-    With every parameter 0 each logit is 0, so each log loss is ln 2:
-
-    >>> x, y = np.random.default_rng(0).standard_normal((6, 2)), np.array([0, 1, 0, 1, 1, 0])
-    >>> loss, grad = poison_objective(np.zeros(17), x, y, x, y, n_hidden=4, poison_weight=0.0)
-    >>> bool(abs(loss - np.log(2)) < 1e-12), grad.shape
-    (True, (17,))
-    """
-    n_hidden = check_positive_int(n_hidden, "n_hidden")
-    y_train = check_binary(y_train, "y_train")
-    y_poison = check_binary(y_poison, "y_poison")
-    poison_weight = check_finite(poison_weight, "poison_weight")
-    if poison_weight < 0:
-        raise ValueError(f"poison_weight must be non-negative, got {poison_weight}")
-    weight_decay = check_finite(weight_decay, "weight_decay")
-    if weight_decay < 0:
-        raise ValueError(f"weight_decay must be non-negative, got {weight_decay}")
-    loss, grad = _cross_entropy(theta, x_train, y_train, n_hidden)
-    loss, grad = loss + weight_decay / 2 * theta @ theta, grad + weight_decay * theta
-    if poison_weight > 0:
-        poison_loss, poison_grad = _cross_entropy(theta, x_poison, 1 - y_poison, n_hidden)
-        loss, grad = loss + poison_weight * poison_loss, grad + poison_weight * poison_grad
-    return float(loss), grad
-
-
-def squared_error_objective(theta, x, y, *, n_hidden: int) -> tuple[float, np.ndarray]:
-    """Return the network's mean squared error on ``(x, y)`` and its gradient.
-
-    Examples
-    --------
-    >>> theta = init_mlp(1, 3, rng=np.random.default_rng(0))
-    >>> loss, grad = squared_error_objective(theta, np.zeros((2, 1)), np.ones(2), n_hidden=3)
-    >>> float(loss), grad.shape
-    (1.0, (10,))
-    """
-    n_hidden = check_positive_int(n_hidden, "n_hidden")
-    y = check_finite_array(y, "y")
-    logits, hidden, w2 = _forward(theta, x, n_hidden)
-    if y.shape != logits.shape:
-        raise ValueError(f"y must have shape {logits.shape}, got {y.shape}")
-    residual = logits - y
-    return float(np.mean(residual**2)), _backward(x, hidden, w2, 2 * residual / len(y))
-
-
-def linear_squared_error(coefficients, features, y) -> tuple[float, np.ndarray]:
-    """Return the mean squared error of the linear model ``features @ coefficients``, and its
-    gradient ``2 F^T (F c - y) / n``.
-
-    Examples
-    --------
-    >>> linear_squared_error(np.zeros(2), np.eye(2), np.array([1.0, 1.0]))
-    (1.0, array([-1., -1.]))
-    """
-    coefficients = check_finite_array(coefficients, "coefficients")
-    features = check_finite_array(features, "features")
-    y = check_finite_array(y, "y")
-    if features.ndim != 2 or features.shape != (y.size, coefficients.size):
-        raise ValueError(
-            f"features must have shape ({y.size}, {coefficients.size}), got {features.shape}"
-        )
-    residual = np.einsum("nk,k->n", features, coefficients) - y
-    return float(np.mean(residual**2)), 2 * np.einsum("nk,n->k", features, residual) / y.size
-
-
-def train_adam(
-    objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
-    theta,
-    *,
-    n_steps: int,
-    learning_rate,
-    record_every: int,
-) -> np.ndarray:
-    """Run Adam (Kingma and Ba, 2015; default betas) and return the recorded iterates.
-
-    Parameters
-    ----------
-    objective : callable
-        ``objective(theta) -> (loss, gradient)``.
-    theta : array
-        The starting point (it is not changed).
-    n_steps, record_every : int
-        Steps to take, and the spacing of the recorded iterates.
-    learning_rate : float
+    With these, :func:`lib.learners.networks.train` (logistic output) minimises the mean log
+    loss on the training set plus ``poison_weight`` times the mean log loss on the poison set
+    *towards the wrong labels* ``1 - y_poison``: it rewards errors on the poison set and stays
+    bounded below, a version of the term Huang et al. (2020) add. ``poison_weight = 0`` is
+    ordinary training (the poison examples then weigh nothing).
 
     Returns
     -------
-    numpy.ndarray
-        Shape (n_steps // record_every + 1, len(theta)): the start, then every
-        ``record_every``-th iterate.
+    inputs : ndarray, shape (n_train + n_poison, n_features)
+    targets : ndarray of float
+        ``y_train``, then ``1 - y_poison``.
+    example_weights : ndarray
+        ``1 / n_train`` on the training examples, ``poison_weight / n_poison`` on the others.
 
     Examples
     --------
-    >>> path = train_adam(lambda t: (float(t @ t), 2 * t), np.array([1.0]), n_steps=200,
-    ...                   learning_rate=0.05, record_every=100)
-    >>> path.shape, bool(abs(path[-1, 0]) < 0.05)
-    ((3, 1), True)
+    >>> x = np.zeros((2, 3))
+    >>> inputs, targets, weights = poison_examples(x, [0, 1], x[:1], [1], poison_weight=0.5)
+    >>> inputs.shape, targets, weights
+    ((3, 3), array([0., 1., 0.]), array([0.5, 0.5, 0.5]))
     """
-    theta = check_finite_array(theta, "theta").copy()
-    n_steps = check_positive_int(n_steps, "n_steps")
-    record_every = check_positive_int(record_every, "record_every")
-    learning_rate = check_finite(learning_rate, "learning_rate")
-    if learning_rate <= 0:
-        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
-    first, second = np.zeros_like(theta), np.zeros_like(theta)
-    path = [theta.copy()]
-    for step in range(1, n_steps + 1):
-        gradient = objective(theta)[1]
-        first = beta1 * first + (1 - beta1) * gradient
-        second = beta2 * second + (1 - beta2) * gradient**2
-        corrected = first / (1 - beta1**step)
-        theta -= learning_rate * corrected / (np.sqrt(second / (1 - beta2**step)) + eps)
-        if step % record_every == 0:
-            path.append(theta.copy())
-    return np.array(path)
+    x_train = check_finite_array(x_train, "x_train")
+    x_poison = check_finite_array(x_poison, "x_poison")
+    y_train = check_binary(y_train, "y_train")
+    y_poison = check_binary(y_poison, "y_poison")
+    if x_train.ndim != 2 or x_poison.ndim != 2 or x_train.shape[1] != x_poison.shape[1]:
+        raise ValueError(
+            f"x_train and x_poison must be 2-d with equal columns, got {x_train.shape}, "
+            f"{x_poison.shape}"
+        )
+    if len(y_train) != len(x_train) or len(y_poison) != len(x_poison):
+        raise ValueError("y_train and y_poison must have one label per row of their inputs")
+    poison_weight = check_finite(poison_weight, "poison_weight")
+    if poison_weight < 0:
+        raise ValueError(f"poison_weight must be non-negative, got {poison_weight}")
+    n_train, n_poison = len(y_train), len(y_poison)
+    return (
+        np.vstack([x_train, x_poison]),
+        np.concatenate([y_train, 1 - y_poison]).astype(np.float64),
+        np.concatenate(
+            [np.full(n_train, 1 / n_train), np.full(n_poison, poison_weight / n_poison)]
+        ),
+    )
+
+
+# --- Spectra ----------------------------------------------------------------------------------
 
 
 def fourier_amplitudes(values, frequencies) -> np.ndarray:

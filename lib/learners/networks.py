@@ -45,7 +45,7 @@ sum in different orders), which matters because a long non-convex training run c
 last-bit differences into different minima, and the book's stored outputs must equal a fresh
 run under each kernel. The price, measured on the book's 2-core machine while other jobs ran
 (user CPU time; 20 models, 64 inputs, 32 hidden ReLU units, 500 examples each, 200 full-batch
-Adam steps): this module 3.7 s; the same arithmetic with ``@`` (OpenBLAS, one thread) 0.8-1.0 s.
+Adam steps): this module 3.7-4.5 s; the same arithmetic with ``@`` (OpenBLAS, one thread) 0.8-1.0 s.
 For a linear model the two cost the same (20 models, 128 inputs, 2,000 examples: 0.8 s each).
 
 Why it is hand-written
@@ -58,7 +58,7 @@ problem, in a scratch environment (jax and jaxlib 0.10.2, float64, the training 
 30 s wall (11 s CPU) from a warm cache; ``import jax`` costs 1.1 s CPU in every fresh kernel; the
 first call, which compiles, 1.3-1.5 s CPU; later calls of the same shape 0.8 s. A chapter pays the
 import once and a compilation for every new shape, so for the few seconds of training a chapter
-does, JAX saves at most a second or two against the module's 3.7 s, and less where models are
+does, JAX saves at most a second or two against the module's 4 s, and less where models are
 linear, while adding a large compiled dependency. It does not clearly win, so the gradients are
 written by hand: they are short for a perceptron, and ``tests/test_networks.py`` checks every one
 against finite differences.
@@ -223,7 +223,18 @@ class Network:
         )
 
     def _replace(self, weights, biases) -> Network:
-        return Network(weights, biases, output=self.output, activation=self.activation)
+        # A network of the same kind with new float64 arrays of the same shapes, built without
+        # validation: training builds several per step, and their shapes are right by
+        # construction.
+        network = object.__new__(Network)
+        for name, value in (
+            ("weights", tuple(weights)),
+            ("biases", tuple(biases)),
+            ("output", self.output),
+            ("activation", self.activation),
+        ):
+            object.__setattr__(network, name, value)
+        return network
 
 
 def _check_network(network) -> Network:
@@ -780,18 +791,23 @@ def _adam_step(network, gradient, state, learning_rate, active):
     first_correction = (1.0 - b1 ** np.maximum(steps, 1))[:, None]
     second_correction = (1.0 - b2 ** np.maximum(steps, 1))[:, None]
 
+    everyone = bool(active.all())
+
     def update(params, grads, firsts, seconds):
         new_params, new_firsts, new_seconds = [], [], []
         for p, g, m, v in zip(params, grads, firsts, seconds):
             shape = (-1,) + (1,) * (p.ndim - 1)
-            mask = active.reshape(shape)
-            m = np.where(mask, b1 * m + (1.0 - b1) * g, m)
-            v = np.where(mask, b2 * v + (1.0 - b2) * g**2, v)
             c1, c2 = first_correction.reshape(shape), second_correction.reshape(shape)
-            step = learning_rate * (m / c1) / (np.sqrt(v / c2) + state.eps)
-            new_params.append(np.where(mask, p - step, p))
-            new_firsts.append(m)
-            new_seconds.append(v)
+            new_m = b1 * m + (1.0 - b1) * g
+            new_v = b2 * v + (1.0 - b2) * g**2
+            new_p = p - learning_rate * (new_m / c1) / (np.sqrt(new_v / c2) + state.eps)
+            if not everyone:  # models that have stopped keep their parameters and state
+                mask = active.reshape(shape)
+                new_m, new_v = np.where(mask, new_m, m), np.where(mask, new_v, v)
+                new_p = np.where(mask, new_p, p)
+            new_params.append(new_p)
+            new_firsts.append(new_m)
+            new_seconds.append(new_v)
         return new_params, new_firsts, new_seconds
 
     w, mw, vw = update(network.weights, gradient.weights, state.first.weights, state.second.weights)
