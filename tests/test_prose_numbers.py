@@ -23,7 +23,6 @@ CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 # Chapters that still use glue: the engineer who converts one removes it from here (README,
 # "Adding a chapter", item 6). Nothing may be added.
 STILL_GLUED = {
-    "02_invariance_and_domain_labels.ipynb",
     "03_finetuning_repair.ipynb",
     "05_passive_causal_strategies.ipynb",
     "07_what_training_selects.ipynb",
