@@ -523,3 +523,16 @@ def test_split_by_loss_puts_the_reference_models_worst_examples_first(pool):
     assert np.all(np.mean(easy.colour == easy.label, axis=1) == 1.0)
     misled = sum(np.sum(e.colour != e.label, axis=1) for e in envs)
     np.testing.assert_array_equal(np.sum(hard.colour != hard.label, axis=1), misled)
+
+
+@pytest.mark.parametrize("method", ["erm", "vrex", "dro"])
+def test_derivatives_without_scale_terms_equal_those_with_them(method):
+    from lib.learners.invariance import _combine, _risk_terms
+
+    params, environments = small_problem(0)
+    logits = [forward(params, x) for x, _ in environments]
+    full = [_risk_terms(f, y) for f, (_, y) in zip(logits, environments)]
+    bare = [_risk_terms(f, y, with_scale=False) for f, (_, y) in zip(logits, environments)]
+    q = np.array([[0.3, 0.7], [0.6, 0.4]])
+    for a, b in zip(_combine(full, method, 7.0, q)[1], _combine(bare, method, 7.0, q)[1]):
+        np.testing.assert_array_equal(a, b)

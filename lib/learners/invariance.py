@@ -522,13 +522,16 @@ def _check_environments(network, environments):
     return checked
 
 
-def _risk_terms(logits, labels, *, with_risk=True):
+def _risk_terms(logits, labels, *, with_risk=True, with_scale=True):
     # Each environment's mean logistic loss R_e, dR_e/df_i, IRMv1's scale gradient g_e and
-    # dg_e/df_i, from lib.learners.networks' per-example losses. Without the risk (None) when
-    # the caller's derivatives do not need it (ERM and IRMv1).
+    # dg_e/df_i, from lib.learners.networks' per-example losses. Without the risk, or without
+    # the scale terms (None), when the caller's derivatives do not need them (the risk: ERM and
+    # IRMv1; the scale terms: every method but IRMv1).
     n = logits.shape[1]
     risk = np.mean(_loss("logistic", logits, labels), axis=1) if with_risk else None
     residual = _derivative("logistic", logits, labels)
+    if not with_scale:
+        return risk, residual / n, None, None
     p = residual + labels
     scale_gradient = np.mean(residual * logits, axis=1)
     d_scale_gradient = (p * (1 - p) * logits + residual) / n
@@ -861,7 +864,7 @@ def _train(
                 state = init_adam(network)
             forwards = [d.forward(network) for d in designs]
             terms = [
-                _risk_terms(logits, y, with_risk=need_risks)
+                _risk_terms(logits, y, with_risk=need_risks, with_scale=method == "irm")
                 for (logits, _), y in zip(forwards, labels)
             ]
             q = None
