@@ -8,7 +8,7 @@ from lib.worlds.performative import (
     CreditWorld,
     best_response_features,
     contraction_rate,
-    fit_logistic,
+    fit_penalised_logistic,
     location_best_response,
     location_performative_risk,
     optimal_point,
@@ -75,10 +75,10 @@ def test_gaming_moves_only_gamers_strategic_features():
     np.testing.assert_allclose(x, 1.0)  # the input is not modified
 
 
-def test_fit_logistic_minimises_the_stated_objective():
+def test_fit_penalised_logistic_minimises_the_stated_objective():
     world = CreditWorld()
     x, y, games = sample_credit(world, n_samples=3000, rng=np.random.default_rng(1))
-    params = fit_logistic(x, y, regularisation=0.05)
+    params = fit_penalised_logistic(x, y, regularisation=0.05)
     # With epsilon 0 the performative risk is the ordinary regularised risk: its gradient vanishes.
     grad = optimize.approx_fprime(
         params,
@@ -143,7 +143,7 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="theta must have 3 weights"):
         best_response_features(np.ones((1, 3)), [True], [1.0], world=CreditWorld(), epsilon=1.0)
     with pytest.raises(ValueError, match="regularisation must be positive"):
-        fit_logistic(np.ones((2, 1)), [0, 1], regularisation=0.0)
+        fit_penalised_logistic(np.ones((2, 1)), [0, 1], regularisation=0.0)
 
 
 def test_online_retraining_static_world_prefers_long_intervals_and_moving_world_does_not():

@@ -24,7 +24,6 @@ CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 # "Adding a chapter", item 6). Nothing may be added.
 STILL_GLUED = {
     "03_finetuning_repair.ipynb",
-    "05_passive_causal_strategies.ipynb",
     "07_what_training_selects.ipynb",
     "08_goal_slot_planner.ipynb",
     "09_goals_from_behaviour.ipynb",

@@ -60,7 +60,7 @@ __all__ = [
     "CreditWorld",
     "best_response_features",
     "contraction_rate",
-    "fit_logistic",
+    "fit_penalised_logistic",
     "location_best_response",
     "location_performative_risk",
     "online_retraining",
@@ -281,7 +281,7 @@ def best_response_features(x, games, theta, *, world: CreditWorld, epsilon):
     return x
 
 
-def fit_logistic(x, y, *, regularisation) -> np.ndarray:
+def fit_penalised_logistic(x, y, *, regularisation) -> np.ndarray:
     """Fit L2-regularised logistic regression; return ``(weights..., intercept)``.
 
     Minimises ``mean log loss + regularisation / 2 * ||weights||**2`` with scikit-learn
@@ -340,11 +340,11 @@ def repeated_retraining(
     n_rounds = check_positive_int(n_rounds, "n_rounds")
     rng = check_generator(rng)
     x, y, _ = sample_credit(world, n_samples=n_samples, rng=rng)
-    path = [fit_logistic(x, y, regularisation=regularisation)]
+    path = [fit_penalised_logistic(x, y, regularisation=regularisation)]
     for _ in range(n_rounds):
         x, y, games = sample_credit(world, n_samples=n_samples, rng=rng)
         gamed = best_response_features(x, games, path[-1][:-1], world=world, epsilon=epsilon)
-        path.append(fit_logistic(gamed, y, regularisation=regularisation))
+        path.append(fit_penalised_logistic(gamed, y, regularisation=regularisation))
     return np.array(path)
 
 
