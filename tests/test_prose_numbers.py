@@ -23,7 +23,6 @@ CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 # Chapters that still use glue: the engineer who converts one removes it from here (README,
 # "Adding a chapter", item 6). Nothing may be added.
 STILL_GLUED = {
-    "02_invariance_and_domain_labels.ipynb",
     "07_what_training_selects.ipynb",
     "09_goals_from_behaviour.ipynb",
 }
