@@ -27,6 +27,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, logit
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from ..evidence.validation import (
     check_binary,
@@ -267,7 +268,10 @@ def fit_frog(cues, kinds, *, cue_scale, penalty, beta, snap_cost) -> FrogPolicy:
         raise ValueError(f"beta must be positive, got {beta}")
     snap_cost = check_probability(snap_cost, "snap_cost")
     model = LogisticRegression(C=penalty, tol=1e-10, max_iter=1_000)
-    model.fit(cues * cue_scale, IS_FLY[kinds])
+    # A three-parameter fit: BLAS threads cost more in start-up and spinning than they save
+    # (about ten times the CPU time of a single-threaded fit), so it runs on one thread.
+    with threadpool_limits(limits=1):
+        model.fit(cues * cue_scale, IS_FLY[kinds])
     return FrogPolicy(model, cue_scale, beta, snap_cost)
 
 
