@@ -30,7 +30,6 @@ STILL_GLUED = {
     "06_counting_and_indifference.ipynb",
     "07_what_training_selects.ipynb",
     "08_goal_slot_planner.ipynb",
-    "09_goals_from_behaviour.ipynb",
 }
 
 TYPE_IT = (
