@@ -24,7 +24,6 @@ CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 # "Adding a chapter", item 6). Nothing may be added.
 STILL_GLUED = {
     "07_what_training_selects.ipynb",
-    "09_goals_from_behaviour.ipynb",
 }
 
 TYPE_IT = (
