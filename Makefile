@@ -91,8 +91,9 @@ format: $(STAMP)
 	$(BIN)/ruff format $(LINTED)
 	$(BIN)/ruff check --fix $(LINTED)
 
+# Two workers: the library's tests are independent, and make test has a time budget (8 minutes).
 test-lib: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 # nbval re-executes each notebook in chapters/ and compares every text output with the stored one,
 # once under each OpenBLAS kernel this CPU can run (tests/blas_kernels.py): kernels sum in different

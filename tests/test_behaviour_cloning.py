@@ -92,3 +92,27 @@ def test_bad_inputs():
         fit_clone(np.ones((4, 2)), [0, 1, 0, 1], mask_light="yes")
     empty = Drives(np.zeros((1, 2, 2)), np.zeros((1, 2), int), np.ones((1, 2), int))
     assert empty.costs.tolist() == [2]
+
+
+def test_threshold_errors_match_driving_the_same_thresholds():
+    from lib.worlds.behaviour_cloning import SensorThresholds, threshold_errors
+
+    world = BrakingWorld(p_on=0.0125, p_off=0.05, sensor_noise=1.0)
+    policy = SensorThresholds(off=2.0, on=-0.5)
+    driven = drive(world, policy=policy, n_episodes=3000, horizon=40, rng=np.random.default_rng(5))
+    errors = threshold_errors(
+        world, [2.0], [-0.5], n_episodes=3000, horizon=40, rng=np.random.default_rng(6)
+    )
+    se = np.hypot((driven.costs / 40).std(), errors.std()) / np.sqrt(3000)
+    assert abs((driven.costs / 40).mean() - errors.mean()) < 5 * se
+
+
+def test_thresholds_reproduce_a_fitted_logistic_policy():
+    from lib.worlds.behaviour_cloning import SensorThresholds
+
+    runs = drive(WORLD, policy="expert", n_episodes=200, horizon=30, rng=np.random.default_rng(7))
+    model = fit_clone(*runs.training_data(), mask_light=False)
+    (w_sensor, w_light), b = model.coef_[0], model.intercept_[0]
+    policy = SensorThresholds(off=-b / w_sensor, on=-(b + w_light) / w_sensor)
+    x = runs.observations.reshape(-1, 2)
+    assert np.mean(policy.predict(x) == model.predict(x)) > 0.999

@@ -9,6 +9,7 @@ from lib.worlds.causal_strategies import (
     Episodes,
     associational_choices,
     choice_rewards,
+    choices_by_budget,
     concatenate_episodes,
     episode_state,
     expert_demonstrations,
@@ -119,9 +120,19 @@ def test_expert_order_and_exploit():
     explored = np.random.default_rng(3).random((300, 5)) < 0.5
     explored[:, 0] = True
     chosen = expert_exploit(explored, episodes)
-    assert np.all(explored[np.arange(300), chosen])
+    rows = np.arange(300)
     best = np.where(explored, episodes.responses, -np.inf).max(axis=1)
-    assert np.array_equal(episodes.responses[np.arange(300), chosen], best)
+    helped = best > 0
+    # Where a tested candidate raised the goal, the expert takes the best of them ...
+    assert np.all(explored[rows, chosen][helped])
+    assert np.array_equal(episodes.responses[rows, chosen][helped], best[helped])
+    # ... otherwise the most correlated candidate it did not test (or, all tested, the best).
+    untested = np.where(~explored, episodes.correlations, -np.inf)
+    fallback = ~helped & (~explored).any(axis=1)
+    assert fallback.sum() > 10  # the case occurs in this sample
+    assert np.array_equal(chosen[fallback], untested.argmax(axis=1)[fallback])
+    every = ~helped & explored.all(axis=1)
+    assert np.array_equal(episodes.responses[rows, chosen][every], best[every])
 
 
 def test_demonstrations_follow_the_order_and_budgets():
@@ -235,3 +246,19 @@ def test_other_functions_reject_bad_inputs():
         with_quality_label(np.ones((2, 3)), [1.0])
     with pytest.raises(ValueError, match="value"):
         concatenate_episodes([_episodes(2), replace(_episodes(2), value=5.0)])
+
+
+def test_choices_by_budget_equal_one_roll_out_per_budget():
+    episodes = _episodes(60)
+    states, actions, final, choices = expert_demonstrations(
+        episodes,
+        expert_order(episodes.correlations, episodes.actionable),
+        np.random.default_rng(5).integers(0, 6, size=60),
+    )
+    policy = (fit_policy(states, actions), fit_policy(final, choices))
+    rows = choices_by_budget(*policy, episodes, budget=4)
+    assert rows.shape == (5, 60)
+    for budget in range(5):
+        assert np.array_equal(rows[budget], roll_out(*policy, episodes, budget=budget)[1])
+    with pytest.raises(ValueError, match="budget"):
+        choices_by_budget(*policy, episodes, budget=-1)

@@ -287,3 +287,13 @@ def test_collect_checks_marks_which_claims_have_a_control(tmp_path):
     assert table["control_of"].isna().tolist() == [True, True, False, True]
     assert table["delta"].tolist()[0] == 0.05 and table["n"].tolist()[2] == 40
     assert table["control_interval"].tolist()[0] == pytest.approx([-0.0196, 0.0196])
+
+
+def test_effect_records_are_json_whatever_numpy_types_the_estimate_carries():
+    estimate = Estimate(np.float64(0.2), np.float64(0.02), np.int64(40))
+    headline = claim_effect("h", estimate, delta=0.05)
+    control = claim_control(headline, Estimate(np.float32(0.0), np.float64(0.01), 40))
+    for check in (headline, control):
+        assert type(check.passed) is bool
+        record = check.to_record()
+        assert json.loads(json.dumps(record)) == record

@@ -110,6 +110,17 @@ def test_excess_loss_is_zero_when_trained_in_the_test_town(world, q):
     assert excess == pytest.approx(0.0, abs=1e-15)
 
 
+def test_pooled_predictor_differs_from_a_town_of_other_sunniness():
+    # Chapter 01's former headlines "the target's excess loss stays above estimation error" (pool
+    # of all five towns; pool with a fifth of the target's days) restated this: under confounding
+    # the pooled limit is a town's own predictor only when the pool is as sunny as that town. It
+    # is a property of the closed form, so it is a test here and a sanity check in the chapter.
+    target, pools = 0.1, np.array([0.5, 0.2 * 0.1 + 0.8 * 0.6, 0.1])
+    excess = excess_log_loss(WORLD, target, predict_from_shorts(WORLD, pools))
+    assert excess[0] == pytest.approx(0.04197, abs=5e-6)
+    assert excess[1] > 1e-3 and excess[2] == pytest.approx(0.0, abs=1e-15)
+
+
 def test_confounded_world_has_concept_shift():
     # With the sun driving both shorts and ice cream, P(Y=1 | S=1) increases with sunniness.
     curve = predict_from_shorts(WORLD, np.linspace(0.01, 0.99, 50))

@@ -293,8 +293,8 @@ def test_mpmath_footnote_directly():
     # leading term C(n, k) p^k (1-p)^(n-k) does not underflow: it matches the series' leading
     # term (the series adds only log10(1 + r_0 + ...) ~ 2.2e-5 to it). mpmath's regularized
     # incomplete beta function, the textbook route to a binomial tail, does not return 0 either:
-    # it raises a convergence error. So the footnote is not reproduced by these two routes; it may
-    # describe another one (e.g. summing pmf terms converted to float).
+    # it raises a convergence error on the upper tail. One minus its lower tail, however, is exactly
+    # 0: the tail is lost to cancellation, not underflow. That is the zero the footnote reports.
     import mpmath
 
     n, k, p = ESSAY_CASE
@@ -305,3 +305,4 @@ def test_mpmath_footnote_directly():
     assert abs(log10_leading - float(log10_binomial_upper_tail(*ESSAY_CASE))) < 1e-4
     with pytest.raises(ValueError, match="failed to converge"):
         mpmath.betainc(k, n - k + 1, 0, p_mp, regularized=True)
+    assert 1 - mpmath.betainc(n - k + 1, k, 0, 1 - p_mp, regularized=True) == 0

@@ -247,3 +247,46 @@ def test_euler_rotations_are_rx_ry_rz_of_the_drawn_angles():
         ry = np.array([[cb, 0, sb], [0, 1, 0], [-sb, 0, cb]])
         rz = np.array([[cc, -sc, 0], [sc, cc, 0], [0, 0, 1]])
         np.testing.assert_allclose(rotations[k], rx @ ry @ rz, atol=1e-12)
+
+
+def test_extrinsic_xyz_is_the_inverse_of_intrinsic_xyz():
+    # Same angles: the extrinsic x-y-z rotation equals the transpose of the intrinsic X-Y-Z
+    # rotation of the negated angles, so under uniform angles "xyz" is distributed as XYZ^T.
+    from scipy.spatial.transform import Rotation
+
+    angles = np.random.default_rng(2).uniform(0, 2 * np.pi, size=(4, 3))
+    extrinsic = Rotation.from_euler("xyz", angles).as_matrix()
+    intrinsic = Rotation.from_euler("XYZ", -angles).as_matrix()
+    np.testing.assert_allclose(extrinsic, intrinsic.transpose(0, 2, 1), atol=1e-12)
+
+
+def test_euler_conventions_give_their_exact_mean_z_squared():
+    # z-component of the up direction (third row of R): XYZ cos(a) cos(b) and xyz cos(b) cos(a),
+    # mean square 1/4; ZYZ cos(b), mean square 1/2; Haar (uniform on the sphere) 1/3.
+    from lib.worlds.indifference import sample_haar_euler_rotations
+
+    rng = np.random.default_rng(11)
+    n = 200_000
+    expected = {"XYZ": 0.25, "xyz": 0.25, "ZYZ": 0.5}
+    for convention, mean in expected.items():
+        z = up_direction_in_body(sample_euler_rotations(n, rng=rng, convention=convention))[:, 2]
+        se = np.std(z**2) / np.sqrt(n)
+        assert abs(np.mean(z**2) - mean) < 5 * se
+    z = up_direction_in_body(sample_haar_euler_rotations(n, rng=rng))[:, 2]
+    assert abs(np.mean(z**2) - 1 / 3) < 5 * np.std(z**2) / np.sqrt(n)
+
+
+def test_haar_in_euler_angles_matches_the_cap_probabilities():
+    from lib.worlds.indifference import sample_haar_euler_rotations
+
+    n = 200_000
+    rng = np.random.default_rng(3)
+    for convention in ("ZYZ", "XYZ", "xyz"):
+        rotations = sample_haar_euler_rotations(n, rng=rng, convention=convention)
+        up = up_direction_in_body(rotations)
+        for kind, caps in (("faces", 6), ("edges", 12), ("corners", 8)):
+            share = np.mean(angle_to_nearest(up, die_directions(kind)) < np.radians(5))
+            exact = cap_probability(caps, np.radians(5))
+            assert abs(share - exact) < 5 * np.sqrt(exact * (1 - exact) / n)
+    with pytest.raises(ValueError, match="convention must be one of"):
+        sample_haar_euler_rotations(2, rng=rng, convention="ZXZ")

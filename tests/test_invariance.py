@@ -9,45 +9,60 @@ from lib.learners.invariance import (
     Environment,
     accuracy,
     append_cue,
-    backpropagate,
     environment_risks,
+    fit,
     fit_and_score,
     fit_least_squares,
-    init_model,
+    mix_environments,
     objective,
     pool_and_resplit,
-    predict_logits,
     sample_coloured_environments,
     sample_sem,
     sem_coefficients,
+    split_by_loss,
+    trace_training,
     train,
 )
+from lib.learners.networks import backward, forward, init_network
 from lib.worlds.coloured_digits import load_digit_pool
 
 
 def small_problem(n_hidden, n_models=2, n_features=5, sizes=(30, 20)):
     rng = np.random.default_rng(n_hidden + 1)
-    params = init_model(n_features, n_hidden, n_models=n_models, rng=rng)
-    for name in params:  # non-zero biases, so their gradients are tested too
-        params[name] = params[name] + 0.1 * rng.standard_normal(params[name].shape)
+    network = init_network(n_features, n_hidden, n_models=n_models, rng=rng)
+    # Non-zero biases, so that their gradients are tested too.
+    network = network._replace(
+        network.weights, tuple(b + 0.1 * rng.standard_normal(b.shape) for b in network.biases)
+    )
     environments = [
         (rng.standard_normal((n_models, n, n_features)), rng.integers(0, 2, (n_models, n)))
         for n in sizes
     ]
-    return params, environments
+    return network, environments
 
 
-def flatten(params):
-    return np.concatenate([params[name].ravel() for name in sorted(params)])
+def flatten(network):
+    return np.concatenate([p.ravel() for p in (*network.weights, *network.biases)])
 
 
 def unflatten(vector, like):
-    out, start = {}, 0
-    for name in sorted(like):
-        size = like[name].size
-        out[name] = vector[start : start + size].reshape(like[name].shape)
-        start += size
-    return out
+    parts, start = [], 0
+    for p in (*like.weights, *like.biases):
+        parts.append(vector[start : start + p.size].reshape(p.shape))
+        start += p.size
+    k = len(like.weights)
+    return like._replace(tuple(parts[:k]), tuple(parts[k:]))
+
+
+def scale(network, factor):
+    return network._replace(
+        tuple(w * factor for w in network.weights), tuple(b * factor for b in network.biases)
+    )
+
+
+def equal(a, b):
+    pairs = zip((*a.weights, *a.biases), (*b.weights, *b.biases))
+    return all(np.array_equal(x, y) for x, y in pairs)
 
 
 @pytest.mark.parametrize("n_hidden", [0, 4])
@@ -63,15 +78,9 @@ def test_every_objective_gradient_matches_finite_differences(n_hidden, method):
     def gradient(vector, model):
         current = unflatten(vector, params)
         _, coefficients = objective(current, environments, **kwargs)
-        total = {name: np.zeros_like(v) for name, v in current.items()}
-        for (x, _), c in zip(environments, coefficients):
-            for name, g in backpropagate(current, x, c).items():
-                total[name] += g
-        return flatten(
-            {
-                name: g * (np.arange(2) == model).reshape((2,) + (1,) * (g.ndim - 1))
-                for name, g in total.items()
-            }
+        return sum(
+            flatten(backward(current, x, c * (np.arange(2) == model)[:, None]))
+            for (x, _), c in zip(environments, coefficients)
         )
 
     for model in range(2):
@@ -86,7 +95,7 @@ def test_irm_penalty_is_the_squared_scale_gradient_by_finite_differences():
     erm = objective(params, environments, method="erm")[0][0]
     irm = objective(params, environments, method="irm", penalty_weight=1.0)[0][0]
     h = 1e-5
-    shifted = [{name: v * (1 + sign * h) for name, v in params.items()} for sign in (1, -1)]
+    shifted = [scale(params, 1 + sign * h) for sign in (1, -1)]
     risks = [environment_risks(p, environments)[0, 0] for p in shifted]
     assert base == pytest.approx(erm)
     assert irm - erm == pytest.approx(((risks[0] - risks[1]) / (2 * h)) ** 2, rel=1e-5)
@@ -164,7 +173,7 @@ def test_training_lowers_each_objective_and_erm_learns_a_separable_rule():
 
 def test_train_does_not_modify_its_input_and_is_deterministic():
     params, environments = small_problem(2)
-    copy = {name: value.copy() for name, value in params.items()}
+    copy = unflatten(flatten(params).copy(), params)
     a = train(
         params,
         environments,
@@ -185,8 +194,8 @@ def test_train_does_not_modify_its_input_and_is_deterministic():
         penalty_weight=100.0,
         anneal_steps=2,
     )
-    assert all(np.array_equal(params[n], copy[n]) for n in params)
-    assert all(np.array_equal(a[n], b[n]) for n in a)
+    assert equal(params, copy)
+    assert equal(a, b)
 
 
 @pytest.fixture(scope="module")
@@ -282,12 +291,18 @@ def test_resplit_keeps_every_example_with_its_label_and_mixes_the_environments(p
             ValueError,
             "must be 0/1",
         ),
-        (lambda p, e: predict_logits(p, np.zeros((2, 3, 4))), ValueError, "inputs must have"),
-        (lambda p, e: predict_logits([1, 2], np.zeros((2, 3, 5))), TypeError, "params must be"),
         (
-            lambda p, e: backpropagate(p, e[0][0], np.zeros((2, 3))),
+            lambda p, e: accuracy(p, np.zeros((2, 3, 4)), np.zeros((2, 3))),
             ValueError,
-            "coefficients must have shape",
+            "inputs must have shape",
+        ),
+        (lambda p, e: objective([1, 2], e, method="erm"), TypeError, "network must be a Network"),
+        (
+            lambda p, e: train(
+                p, e, method="irm", steps=1, learning_rate=0.1, l2_weight=0.0, reset_at_switch=1
+            ),
+            TypeError,
+            "reset_at_switch must be True or False",
         ),
         (
             lambda p, e: train(p, e, method="erm", steps=0, learning_rate=0.1, l2_weight=0.0),
@@ -306,11 +321,6 @@ def test_resplit_keeps_every_example_with_its_label_and_mixes_the_environments(p
         ),
         (lambda p, e: sem_coefficients(0.0), ValueError, "sigma must be positive"),
         (lambda p, e: sample_sem(10, 1.0, rng=1), TypeError, "rng must be"),
-        (
-            lambda p, e: init_model(3, -1, n_models=1, rng=np.random.default_rng(0)),
-            ValueError,
-            "n_hidden must be an integer >= 0",
-        ),
     ],
 )
 def test_bad_inputs_are_rejected(call, error, match):
@@ -354,8 +364,12 @@ def test_environment_sampler_rejects_mismatched_arguments(pool):
     )
     with pytest.raises(ValueError, match="one entry per environment"):
         append_cue(envs, (0.5, 0.5), rng=np.random.default_rng(0))
-    with pytest.raises(TypeError, match="environments and test must be"):
+    with pytest.raises(TypeError, match="environments must be Environment"):
         fit_and_score({}, [1], envs[0], method="erm")
+    with pytest.raises(TypeError, match="two Environment"):
+        mix_environments(envs, 0.5, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="one array per environment"):
+        split_by_loss([], envs)
 
 
 # --- The colour-block fast path (fit_and_score) against the 128-feature reference --------------
@@ -380,21 +394,25 @@ def test_colour_blocks_give_the_dense_logits_and_gradients(pool, cue):
     from lib.learners.invariance import _ColourBlocks, _Dense
 
     env = _colour_envs(pool, cue=cue)[0]
-    params = init_model(env.features.shape[2], 0, n_models=2, rng=np.random.default_rng(7))
-    params["bias_out"] = np.array([0.3, -0.2])
+    params = init_network(env.features.shape[2], (), n_models=2, rng=np.random.default_rng(7))
+    params = params._replace(params.weights, (np.array([[0.3], [-0.2]]),))
     fast = _ColourBlocks.from_environment(env)
     assert isinstance(fast, _ColourBlocks)  # else the comparison below would be vacuous
     dense = _Dense(env.features)
-    np.testing.assert_allclose(fast.forward(params)[0], dense.forward(params)[0], atol=1e-12)
+    logits = forward(params, env.features)
+    np.testing.assert_allclose(fast.forward(params)[0], logits, atol=1e-12)
+    np.testing.assert_allclose(dense.forward(params)[0], logits, atol=1e-12)
     c = np.random.default_rng(8).standard_normal(env.label.shape)
-    for name, g in dense.backward(params, c, None).items():
-        np.testing.assert_allclose(fast.backward(params, c, None)[name], g, atol=1e-12)
+    reference = flatten(backward(params, env.features, c))
+    np.testing.assert_allclose(flatten(fast.backward(params, c, None)), reference, atol=1e-12)
+    _, layer_inputs = dense.forward(params)
+    np.testing.assert_allclose(flatten(dense.backward(params, c, layer_inputs)), reference)
 
 
 @pytest.mark.parametrize("method", METHODS)
 def test_fit_and_score_fast_path_equals_training_on_the_dense_features(pool, method):
     *envs, test = _colour_envs(pool, cue=method == "irm")
-    params = init_model(test.features.shape[2], 0, n_models=2, rng=np.random.default_rng(9))
+    params = init_network(test.features.shape[2], (), n_models=2, rng=np.random.default_rng(9))
     settings = {
         "method": method,
         "steps": 60,
@@ -427,14 +445,94 @@ def test_colour_blocks_refuse_features_that_are_not_colour_blocks(pool):
 
 @pytest.mark.parametrize("method", ["erm", "irm"])
 def test_derivatives_without_risks_equal_those_with_them(method):
-    from lib.learners.invariance import _combine, _forward, _risk_terms
+    from lib.learners.invariance import _combine, _risk_terms
 
     params, environments = small_problem(0)
-    logits = [_forward(params, x)[0] for x, _ in environments]
+    logits = [forward(params, x) for x, _ in environments]
     full = [_risk_terms(f, y) for f, (_, y) in zip(logits, environments)]
     bare = [_risk_terms(f, y, with_risk=False) for f, (_, y) in zip(logits, environments)]
     value, with_risks = _combine(full, method, 7.0, None)
     none, without = _combine(bare, method, 7.0, None)
     assert value is not None and none is None
     for a, b in zip(with_risks, without):
+        np.testing.assert_array_equal(a, b)
+
+
+# --- The ablations and weaker environment labels of chapter 02 ---------------------------------
+
+
+def test_adam_reset_at_the_switch_restores_the_step_size(pool):
+    # After the switch the gradient falls and Adam's steps shrink with it, until a reset.
+    *envs, _ = _colour_envs(pool, cue=False)
+    network = init_network(128, (), n_models=2, rng=np.random.default_rng(10))
+    settings = {
+        "method": "irm",
+        "steps": 40,
+        "learning_rate": 0.001,
+        "l2_weight": 0.001,
+        "penalty_weight": 1e4,
+        "anneal_steps": 20,
+    }
+    trained, gradient, update = trace_training(network, envs, **settings)
+    _, _, update_reset = trace_training(network, envs, **settings, reset_at_switch=True)
+    assert np.all(gradient[20] < gradient[19] / 3)
+    assert np.all(update[25] < 0.75 * update[19])  # remembered gradients: smaller steps
+    # A fresh Adam's first step moves each parameter by the learning rate, less only where the
+    # gradient is as small as Adam's 1e-8 (pixels that are blank in every image).
+    full = 0.001 * np.sqrt(129)
+    assert np.all((0.9 * full < update_reset[20]) & (update_reset[20] <= full * (1 + 1e-9)))
+    assert np.all(update_reset[25] > 1.5 * update[25])
+    np.testing.assert_array_equal(update[:20], update_reset[:20])  # identical before the switch
+    assert equal(trained, fit(network, envs, **settings))
+
+
+def test_mixing_keeps_sizes_and_moves_agreement_by_the_share_kept(pool):
+    images, digits = pool
+    envs = sample_coloured_environments(
+        images,
+        digits,
+        (1.0, 0.0),
+        fractions=(0.5, 0.5),
+        label_noise=0.0,
+        n_seeds=3,
+        rng=np.random.default_rng(11),
+    )
+    for keep in (1.0, 0.75, 0.5, 0.0):
+        mixed = mix_environments(envs, keep, rng=np.random.default_rng(12))
+        assert [m.label.shape for m in mixed] == [e.label.shape for e in envs]
+        n = envs[0].label.shape[1]
+        expected = (n - round((1 - keep) * n)) / n
+        np.testing.assert_allclose(np.mean(mixed[0].colour == mixed[0].label, axis=1), expected)
+        np.testing.assert_allclose(np.mean(mixed[1].colour == mixed[1].label, axis=1), 1 - expected)
+
+
+def test_split_by_loss_puts_the_reference_models_worst_examples_first(pool):
+    images, digits = pool
+    envs = sample_coloured_environments(
+        images,
+        digits,
+        (0.9, 0.8),
+        fractions=(0.4, 0.4),
+        label_noise=0.25,
+        n_seeds=2,
+        rng=np.random.default_rng(13),
+    )
+    logits = [np.where(e.colour == 1, 2.0, -2.0) for e in envs]  # a model that reads colour only
+    hard, easy = split_by_loss(logits, envs)
+    assert hard.label.shape[1] + easy.label.shape[1] == sum(e.label.shape[1] for e in envs)
+    assert np.all(np.mean(easy.colour == easy.label, axis=1) == 1.0)
+    misled = sum(np.sum(e.colour != e.label, axis=1) for e in envs)
+    np.testing.assert_array_equal(np.sum(hard.colour != hard.label, axis=1), misled)
+
+
+@pytest.mark.parametrize("method", ["erm", "vrex", "dro"])
+def test_derivatives_without_scale_terms_equal_those_with_them(method):
+    from lib.learners.invariance import _combine, _risk_terms
+
+    params, environments = small_problem(0)
+    logits = [forward(params, x) for x, _ in environments]
+    full = [_risk_terms(f, y) for f, (_, y) in zip(logits, environments)]
+    bare = [_risk_terms(f, y, with_scale=False) for f, (_, y) in zip(logits, environments)]
+    q = np.array([[0.3, 0.7], [0.6, 0.4]])
+    for a, b in zip(_combine(full, method, 7.0, q)[1], _combine(bare, method, 7.0, q)[1]):
         np.testing.assert_array_equal(a, b)

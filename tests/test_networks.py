@@ -6,8 +6,11 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from lib.learners.networks import (
+    ACTIVATIONS,
+    INITIALISATIONS,
     AdamState,
     Network,
+    TrainResult,
     adam_step,
     backward,
     dummy_scale_gradient,
@@ -82,7 +85,7 @@ def _problem(output, hidden, *, per_model, activation="relu", seed=0, n=7, n_mod
 
 @pytest.mark.parametrize("hidden", SHAPES)
 @pytest.mark.parametrize("output", OUTPUTS)
-@pytest.mark.parametrize("activation", ["relu", "tanh"])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("per_model", [False, True])
 def test_objective_gradient_matches_finite_differences(hidden, output, activation, per_model):
     network, inputs, targets, weights = _problem(
@@ -398,3 +401,21 @@ def test_bad_inputs_are_refused():
         objective(softmax_network, x, np.full(5, 3))
     with pytest.raises(ValueError, match="logits"):
         per_example_loss(np.zeros((2, 5)), np.zeros(5, dtype=int), output="softmax")
+
+
+@pytest.mark.parametrize("init", [name for name in INITIALISATIONS if name != "zeros"])
+def test_every_initialisation_draws_finite_weights_of_the_promised_shapes(init):
+    network = init_network(5, (4, 3), n_models=2, init=init, rng=np.random.default_rng(1))
+    assert [w.shape for w in network.weights] == [(2, 5, 4), (2, 4, 3), (2, 3, 1)]
+    assert all(np.isfinite(w).all() and np.abs(w).max() > 0 for w in network.weights)
+    assert all((b == 0).all() for b in network.biases)
+
+
+def test_train_returns_a_train_result():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(20, 3))
+    y = (x[:, 0] > 0).astype(float)
+    result = train(
+        init_network(3, (), n_models=1, init="zeros", rng=rng), x, y, learning_rate=0.1, max_steps=5
+    )
+    assert isinstance(result, TrainResult)

@@ -8,7 +8,7 @@ from lib.worlds.performative import (
     CreditWorld,
     best_response_features,
     contraction_rate,
-    fit_logistic,
+    fit_penalised_logistic,
     location_best_response,
     location_performative_risk,
     optimal_point,
@@ -75,10 +75,10 @@ def test_gaming_moves_only_gamers_strategic_features():
     np.testing.assert_allclose(x, 1.0)  # the input is not modified
 
 
-def test_fit_logistic_minimises_the_stated_objective():
+def test_fit_penalised_logistic_minimises_the_stated_objective():
     world = CreditWorld()
     x, y, games = sample_credit(world, n_samples=3000, rng=np.random.default_rng(1))
-    params = fit_logistic(x, y, regularisation=0.05)
+    params = fit_penalised_logistic(x, y, regularisation=0.05)
     # With epsilon 0 the performative risk is the ordinary regularised risk: its gradient vanishes.
     grad = optimize.approx_fprime(
         params,
@@ -143,4 +143,40 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="theta must have 3 weights"):
         best_response_features(np.ones((1, 3)), [True], [1.0], world=CreditWorld(), epsilon=1.0)
     with pytest.raises(ValueError, match="regularisation must be positive"):
-        fit_logistic(np.ones((2, 1)), [0, 1], regularisation=0.0)
+        fit_penalised_logistic(np.ones((2, 1)), [0, 1], regularisation=0.0)
+
+
+def test_online_retraining_static_world_prefers_long_intervals_and_moving_world_does_not():
+    from lib.worlds.performative import online_retraining
+
+    settings = dict(mu=1.0, gamma=1.0, beta=2.0, sigma=1.0, n_per_step=100, horizon=600)
+    rng = np.random.default_rng(11)
+    static = online_retraining(
+        epsilon=0.0, response=1.0, interval=[1, 100], n_replicates=40, rng=rng, **settings
+    ).mean(axis=1)
+    moving = online_retraining(
+        epsilon=0.25, response=1.0, interval=[1, 10, 100], n_replicates=40, rng=rng, **settings
+    ).mean(axis=1)
+    # Static world: only sampling noise, (gamma/2)(beta/gamma)^2 sigma^2 / (n k) per step.
+    np.testing.assert_allclose(static, [2 / 100, 2 / 10_000], rtol=0.15)
+    assert moving[1] < moving[0] and moving[1] < moving[2]
+
+
+def test_online_retraining_rejects_bad_inputs():
+    from lib.worlds.performative import online_retraining
+
+    settings = dict(
+        mu=1.0,
+        epsilon=0.1,
+        gamma=1.0,
+        beta=2.0,
+        sigma=1.0,
+        n_per_step=1,
+        horizon=5,
+        n_replicates=1,
+        rng=np.random.default_rng(0),
+    )
+    with pytest.raises(ValueError, match="response"):
+        online_retraining(response=0.0, interval=1, **settings)
+    with pytest.raises(ValueError, match="interval"):
+        online_retraining(response=0.5, interval=0, **settings)

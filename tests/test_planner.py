@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 from scipy.special import expit
+from sklearn.linear_model import LogisticRegression
 
 from lib.worlds.planner import (
     FEATURES,
@@ -22,14 +23,17 @@ from lib.worlds.planner import (
     best_of_n_true_reward,
     continuous_best_of_n_kl,
     enumerate_plans,
-    fit_lawsuit_classifier,
+    fit_lawsuit_classifiers,
     fit_overoptimization_curve,
     group_by_score,
     lawsuit_log_odds,
+    lawsuit_scores,
+    match_lawsuit_rate,
     patient_benefit,
     plan_prior,
     policy_distribution,
     reinforce_with_kl,
+    sample_record_counts,
     sample_records,
     tilted_distribution,
     true_lawsuit_risk,
@@ -101,15 +105,66 @@ def test_without_a_hidden_cause_the_team_does_not_matter():
     )
 
 
+def _records_as_counts(plans, sued):
+    # per-plan lawsuit and record counts of one record set, in enumerate_plans() order
+    index = np.ravel_multi_index(tuple(plans.T), [2, 2, 2, 5, 5, 2, 2])
+    return (
+        np.bincount(index, weights=sued, minlength=len(PLANS))[None],
+        np.bincount(index, minlength=len(PLANS))[None],
+    )
+
+
 def test_never_seen_feature_gets_weight_exactly_zero():
     # The gradient of the penalised log loss for a weight whose feature column is all zeros is
     # w / C, so the optimum is w = 0 exactly.
     rng = np.random.default_rng(0)
-    counts = np.column_stack([rng.integers(0, 3, size=(200, 3)), np.zeros(200)])
-    labels = rng.random(200) < 1 / (1 + np.exp(-(counts[:, 0] - 1)))
-    model = fit_lawsuit_classifier(counts, labels)
-    assert model.coef_[0, 3] == 0.0
-    assert model.coef_[0, 0] > 0
+    design = np.column_stack([rng.integers(0, 3, size=(200, 3)), np.zeros(200)])
+    total = np.ones((1, 200))
+    sued = (rng.random(200) < expit(design[:, 0] - 1))[None].astype(float)
+    _, weights = fit_lawsuit_classifiers(design, sued, total)
+    assert weights[0, 3] == 0.0
+    assert weights[0, 0] > 0
+
+
+def test_batched_newton_fit_matches_scikit_learn_on_the_records_one_by_one():
+    # The same penalised objective as LogisticRegression(C=1) on the individual records.
+    records, _, sued = sample_records(WORLD, 3_000, rng=np.random.default_rng(4))
+    reference = LogisticRegression(C=1.0, tol=1e-12, max_iter=10_000).fit(records, sued)
+    intercepts, weights = fit_lawsuit_classifiers(PLANS, *_records_as_counts(records, sued))
+    assert np.allclose(weights[0], reference.coef_[0], atol=1e-5)
+    assert intercepts[0] == pytest.approx(reference.intercept_[0], abs=1e-5)
+    scores = lawsuit_scores(intercepts, weights, PLANS)[0]
+    assert np.allclose(scores, reference.decision_function(PLANS.astype(float)), atol=1e-4)
+
+
+def test_record_counts_have_the_distribution_of_the_records_one_by_one():
+    # Per-plan shares of many multinomial histories against the prior (cells expected to hold
+    # at least 50 records, where the normal approximation holds), and the lawsuit rate per team
+    # against records drawn one by one.
+    counts = sample_record_counts(WORLD, 1_000, 2_000, rng=np.random.default_rng(5))
+    prior = plan_prior(WORLD, PLANS)
+    share = counts.sum(axis=(2, 3)).mean(axis=0) / 1_000
+    se = np.sqrt(prior * (1 - prior) / 2e6)
+    common = prior * 2e6 >= 50
+    assert common.sum() > 100
+    assert np.all(np.abs(share - prior)[common] <= 5 * se[common])
+    _, careful, sued = sample_records(WORLD, 200_000, rng=np.random.default_rng(6))
+    for team in (0, 1):
+        rate = counts[:, :, team, 1].sum() / counts[:, :, team].sum()
+        one_by_one = sued[careful == team].mean()
+        se = math.sqrt(one_by_one * (1 - one_by_one) / (careful == team).sum())
+        assert rate == pytest.approx(one_by_one, abs=5 * se)
+
+
+def test_matching_the_lawsuit_rate_changes_only_the_intercept():
+    world = HospitalWorld()
+    rate = plan_prior(world, PLANS) @ true_lawsuit_risk(world, PLANS)
+    control = match_lawsuit_rate(HospitalWorld(team_effect=0.0), rate)
+    assert control.team_effect == 0.0 and control.scheme_rate == world.scheme_rate
+    assert plan_prior(control, PLANS) @ true_lawsuit_risk(control, PLANS) == pytest.approx(
+        rate, rel=1e-10
+    )
+    assert control.lawsuit_intercept < world.lawsuit_intercept
 
 
 def test_schemes_absent_from_the_records_leave_the_prior_share_unchanged():
@@ -118,7 +173,8 @@ def test_schemes_absent_from_the_records_leave_the_prior_share_unchanged():
     world = HospitalWorld(scheme_rate=1e-4)
     records, _, sued = sample_records(world, 2_000, rng=np.random.default_rng(1))
     records[:, -2:] = 0  # the records hold no scheme
-    score = fit_lawsuit_classifier(records, sued).decision_function(PLANS.astype(float))
+    intercepts, weights = fit_lawsuit_classifiers(PLANS, *_records_as_counts(records, sued))
+    score = lawsuit_scores(intercepts, weights, PLANS)[0]
     prior = plan_prior(world, PLANS)
     has_scheme = PLANS[:, -2:].max(axis=1).astype(float)
     share = best_of_n_means(score, prior, has_scheme, [1, 1e3, 1e9])[:, 0]
@@ -299,13 +355,39 @@ def test_reinforce_with_kl_converges_to_the_tilt_and_without_it_collapses():
     reward = features[:, 0].copy()
     settings_ = dict(n_steps=3_000, batch_size=32, learning_rate=0.5)
     path = reinforce_with_kl(
-        features, prior, reward, kl_weight=2.0, rng=np.random.default_rng(1), **settings_
+        features, prior, reward, kl_weight=2.0, n_runs=3, rng=np.random.default_rng(1), **settings_
     )
-    assert path[-1, 0] == pytest.approx(0.5, abs=0.05)  # theta* = 1 / kl_weight
+    assert path.shape == (3, 3_001, 1)
+    assert np.allclose(path[:, -1, 0], 0.5, atol=0.05)  # theta* = 1 / kl_weight, every run
+    assert len({float(x) for x in path[:, 10, 0]}) == 3  # the runs are independent
     free = reinforce_with_kl(
         features, prior, reward, kl_weight=0.0, rng=np.random.default_rng(1), **settings_
     )
-    assert policy_distribution(free[-1], features, prior)[-1] > 0.99
+    assert policy_distribution(free[0, -1], features, prior)[-1] > 0.99
+
+
+def test_reinforce_first_step_is_unbiased_in_every_run():
+    # From theta = 0 the policy is the prior; with reward 1 on plan 0 and indicator features the
+    # score-function gradient has mean Cov(r, phi_k) = p_0 (1[k = 0] - p_k). Averaged over many
+    # batched runs the first step matches it, which fails if any run draws from a wrong row.
+    prior = np.array([0.5, 0.3, 0.2])
+    runs = reinforce_with_kl(
+        np.eye(3),
+        prior,
+        np.array([1.0, 0.0, 0.0]),
+        kl_weight=0.0,
+        n_steps=1,
+        batch_size=8,
+        learning_rate=1.0,
+        n_runs=4_000,
+        rng=np.random.default_rng(2),
+    )
+    first = runs[:, 1]
+    expected = prior[0] * (np.eye(3)[0] - prior)
+    se = first.std(axis=0) / np.sqrt(len(first))
+    assert np.all(np.abs(first.mean(axis=0) - expected) < 5 * se)
+    half = first[len(first) // 2 :].mean(axis=0)  # the later runs (largest offsets) too
+    assert np.all(np.abs(half - expected) < 5 * se * np.sqrt(2))
 
 
 def test_overoptimization_fit_recovers_known_coefficients():
@@ -339,10 +421,18 @@ def test_bad_inputs_raise_with_the_argument_named():
         best_of_n_level_probabilities([0.5, 0.5], 0.5)
     with pytest.raises(ValueError, match="level_mass must sum to 1"):
         best_of_n_kl([0.5, 0.6], 3)
-    with pytest.raises(ValueError, match="lawsuits must hold 0/1 labels"):
-        fit_lawsuit_classifier(np.ones((3, 2)), [0, 0, 0])
+    with pytest.raises(ValueError, match="needs records with and without a lawsuit"):
+        fit_lawsuit_classifiers(np.ones((3, 2)), [[0, 0, 0]], [[1, 1, 1]])
+    with pytest.raises(ValueError, match="0 <= sued <= total"):
+        fit_lawsuit_classifiers(np.eye(2), [[2, 0]], [[1, 1]])
     with pytest.raises(ValueError, match="inverse_regularization must be positive"):
-        fit_lawsuit_classifier(np.eye(2), [0, 1], inverse_regularization=0.0)
+        fit_lawsuit_classifiers(np.eye(2), [[0, 1]], [[1, 1]], inverse_regularization=0.0)
+    with pytest.raises(ValueError, match="design needs 2 columns"):
+        lawsuit_scores([0.0], [[1.0, 2.0]], np.ones((3, 3)))
+    with pytest.raises(ValueError, match="rate must be in"):
+        match_lawsuit_rate(WORLD, 1.5)
+    with pytest.raises(ValueError, match="n_histories must be an integer >= 1"):
+        sample_record_counts(WORLD, 10, 0, rng=rng)
     with pytest.raises(ValueError, match="scores must have the shape of prior"):
         best_of_n_by_sampling(2, 2, np.zeros(5), prior, rng=rng)
     with pytest.raises(ValueError, match="values must have 800 rows"):
@@ -385,3 +475,19 @@ def test_bad_inputs_raise_with_the_argument_named():
             learning_rate=0.1,
             rng=rng,
         )
+
+
+def test_a_larger_cap_keeps_the_mean_checks_and_thins_the_stacked_plans():
+    capped = HospitalWorld(max_repeats=8)
+    plans8 = enumerate_plans(8)
+    prior8, prior4 = plan_prior(capped, plans8), plan_prior(WORLD, PLANS)
+    assert prior8.sum() == pytest.approx(1.0, abs=1e-12)
+    check = FEATURES.index("check")
+    assert prior8 @ plans8[:, check] == pytest.approx(prior4 @ PLANS[:, check], rel=1e-12)
+    assert prior8 @ (plans8[:, check] == 8) < prior4 @ (PLANS[:, check] == 4) / 100
+    counts = sample_record_counts(capped, 500, 2, rng=np.random.default_rng(7))
+    assert counts.shape == (2, len(plans8), 2, 2)
+    with pytest.raises(ValueError, match="max_repeats must be an integer >= 4"):
+        HospitalWorld(max_repeats=2)
+    with pytest.raises(ValueError, match="plans must be an"):
+        plan_prior(WORLD, plans8)

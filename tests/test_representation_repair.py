@@ -7,6 +7,7 @@ from sklearn.neural_network import MLPClassifier
 from lib.learners.representation_repair import (
     KINDS,
     METHODS,
+    converged,
     counterfactual_test,
     curve_noise,
     embed,
@@ -348,3 +349,75 @@ def test_lp_ft_reuses_the_last_layer_fit_without_changing_it(world):
     last.fit(other.features, other.label)
     assert all(np.array_equal(a, b) for a, b in zip(fresh, lp_ft(data)))
     assert not all(np.array_equal(a, b) for a, b in zip(fresh, lp_ft(other)))
+
+
+def test_pretraining_converges_and_says_so(world):
+    model, _, _ = world
+    assert converged(model) and model.solver == "lbfgs" and model.n_iter_ < model.max_iter
+
+
+def test_a_fixed_epoch_budget_is_reported_as_not_converged():
+    rng = np.random.default_rng(10)
+    data = colour_digits(IMAGES[:200], DIGITS[:200], p_agree=0.9, label_noise=0.0, rng=rng)
+    stopped = pretrain(data, n_hidden=4, rng=rng, epochs=5)
+    assert stopped.n_iter_ == 5 and not converged(stopped)
+
+
+def test_training_on_from_a_network_keeps_its_shape_and_rejects_another_width(world):
+    model, _, _ = world
+    rng = np.random.default_rng(11)
+    data = colour_digits(IMAGES[:400], DIGITS[:400], p_agree=1.0, label_noise=0.0, rng=rng)
+    on = pretrain(data, n_hidden=8, rng=rng, start=model)
+    assert converged(on) and on.coefs_[0].shape == model.coefs_[0].shape
+    assert on is not model and not np.array_equal(on.coefs_[0], model.coefs_[0])
+    with pytest.raises(ValueError, match="hidden units"):
+        pretrain(data, n_hidden=4, rng=rng, start=model)
+
+
+def test_fine_tuning_takes_exactly_the_steps_asked_for(world):
+    model, _, pool = world
+    rng = np.random.default_rng(12)
+    data = sample_repair_set(*pool, n_examples=16, kind="interventional", p_observed=0.8, rng=rng)
+    steps = fine_tune_path(
+        model,
+        data,
+        method="fine_tune",
+        checkpoints=[1, 2, 5, 9],
+        learning_rate=0.1,
+        score=lambda m: len(m.loss_curve_),
+        rng=rng,
+    )
+    assert steps.tolist() == [1.0, 2.0, 5.0, 9.0]
+
+
+def test_a_fit_that_fails_to_converge_is_refitted_not_returned():
+    # The first start is given one iteration (so it cannot converge and scikit-learn warns);
+    # the fit is repeated from a new start, and the restart is counted on the model.
+    from lib.learners.representation_repair import _fit_to_convergence
+
+    rng = np.random.default_rng(13)
+    data = colour_digits(IMAGES[:100], DIGITS[:100], p_agree=0.5, label_noise=0.0, rng=rng)
+    budgets = iter([1, 10_000])
+
+    def make(seed):
+        return MLPClassifier(
+            hidden_layer_sizes=(4,), solver="lbfgs", max_iter=next(budgets), random_state=seed
+        )
+
+    fitted = _fit_to_convergence(make, data, rng=rng)
+    assert fitted.restarts_ == 1 and converged(fitted)
+
+
+def test_a_fit_that_never_converges_warns():
+    from sklearn.exceptions import ConvergenceWarning
+
+    from lib.learners.representation_repair import _fit_to_convergence
+
+    rng = np.random.default_rng(14)
+    data = colour_digits(IMAGES[:100], DIGITS[:100], p_agree=0.5, label_noise=0.0, rng=rng)
+
+    def make(seed):
+        return MLPClassifier(hidden_layer_sizes=(4,), solver="lbfgs", max_iter=1, random_state=seed)
+
+    with pytest.warns(ConvergenceWarning):
+        _fit_to_convergence(make, data, rng=rng, restarts=2)

@@ -106,6 +106,22 @@ def test_delusional_bayes_locks_in_and_thompson_does_not():
     assert settled_on_best(thompson, last=20).mean() > 0.85
 
 
+def test_posterior_sampling_has_no_random_floor_and_less_regret_late():
+    counts = np.array([[40, 20, 20, 40]])  # strong evidence for arm 0
+    pure = policy_probability_arm_zero("posterior sampling", counts, world=WORLD)
+    mixed = policy_probability_arm_zero("interventional Bayes", counts, world=WORLD)
+    assert pure[0] > 0.999 and abs(mixed[0] - (1 - WORLD.noise / 2)) < 1e-3
+    kwargs = dict(expert="informed", n_episodes=400, horizon=400)
+    runs = {
+        name: roll_out(BanditWorld(), actor=name, rng=np.random.default_rng(seed), **kwargs)
+        for name, seed in (("posterior sampling", 5), ("interventional Bayes", 6))
+    }
+    late = {
+        name: r.regret(BanditWorld())[-1] - r.regret(BanditWorld())[199] for name, r in runs.items()
+    }
+    assert late["posterior sampling"] < late["interventional Bayes"]
+
+
 def test_policy_accepts_a_fitted_classifier():
     from sklearn.linear_model import LogisticRegression
 

@@ -287,11 +287,12 @@ def _check_estimate(estimate, name: str) -> Estimate:
         raise TypeError(
             f"{name} must be an Estimate (from lib.evidence.estimation), got {estimate!r}"
         )
-    check_finite(estimate.value, f"{name}.value")
+    value = check_finite(estimate.value, f"{name}.value")
     se = check_finite(estimate.standard_error, f"{name}.standard_error")
     if se < 0:
         raise ValueError(f"{name}.standard_error must be non-negative, got {se}")
-    return estimate
+    # Plain floats, so that the stored record is JSON whatever numpy type the estimate carried.
+    return Estimate(float(value), float(se), int(estimate.n))
 
 
 def claim_effect(claim: str, estimate, *, delta, direction=">", reference=0.0) -> Check:
@@ -334,7 +335,7 @@ def claim_effect(claim: str, estimate, *, delta, direction=">", reference=0.0) -
         raise ValueError(f"direction must be '>' or '<', got {direction!r}")
     half_width = INTERVAL_Z * estimate.standard_error
     lo, hi = estimate.value - half_width, estimate.value + half_width
-    passed = lo > reference if direction == ">" else hi < reference
+    passed = bool(lo > reference if direction == ">" else hi < reference)
     return Check(
         claim,
         estimate.value,
@@ -406,7 +407,7 @@ def claim_control(headline: Check, estimate) -> Check:
         "≈",
         headline.reference,
         half_width,
-        verdict == "absent",
+        bool(verdict == "absent"),
         control_of=headline.claim,
         kind="control",
         delta=headline.delta,

@@ -12,6 +12,16 @@ from ..evidence.estimation import standard_error
 from ..evidence.plotting import PALETTE, decorate
 from ..worlds.confounding import decision_regret, predict_from_shorts
 
+__all__ = [
+    "plot_concept_shift",
+    "plot_learning_curves",
+    "plot_log_loss_by_town",
+    "plot_promised_gains",
+    "plot_regret",
+    "plot_share_curve",
+    "plot_share_predictions",
+]
+
 
 def plot_concept_shift(ax, world, town_sun, fitted, pool_sun):
     """Draw ``P(Y=1 | S=s)`` against sunniness, per-town fits (dots) and the pooled limit.

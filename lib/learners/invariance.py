@@ -16,21 +16,14 @@ Penalties follow the reference code of Arjovsky et al. for Coloured MNIST: penal
 the first ``anneal_steps`` steps, then ``penalty_weight``, with the whole loss divided by
 ``penalty_weight`` from then on; an L2 penalty on all parameters; full-batch Adam.
 
-Why the gradients are written by hand. The penalties are functions of per-example logits
-``f_i``, so the gradient of every objective here is ``sum_i c_i df_i/dtheta`` with per-example
-coefficients ``c_i = dJ/df_i`` (for IRMv1, ``c_i = 2 g_e [sigma'(f_i) f_i + sigma(f_i) - y_i] /
-n_e``, with ``g_e`` the environment's scale gradient). One back-propagation routine,
-:func:`backpropagate`, turns those coefficients into parameter gradients for a linear-logistic
-model or a one-hidden-layer ReLU network. The book installs no automatic-differentiation
-library, and for these two models the hand-written gradient is short; every objective's
-gradient is tested against finite differences (``scipy.optimize.check_grad``) in
-``tests/test_invariance.py``.
-
-Speed. :func:`fit_and_score` trains a linear model on coloured images from their 64 grey pixels
-and their colour rather than from the 128 features, half of them zero: the logit ``w . x`` is the
-grey image times the red or the green half of ``w``, whichever the colour picks. This is the same
-model, equal to the 128-feature computation to rounding (tested), at about half the memory
-traffic per step; :func:`train` on given inputs computes with them as they are.
+The network is :mod:`lib.learners.networks`'. The penalties are functions of per-example
+logits ``f_i``, so the gradient of every objective here is ``sum_i c_i df_i/dtheta`` with
+per-example coefficients ``c_i = dJ/df_i`` (for IRMv1, ``c_i = 2 g_e [sigma'(f_i) f_i + sigma(f_i)
+- y_i] / n_e``, with ``g_e`` the environment's scale gradient). This module computes those
+coefficients and the reference code's schedule; :mod:`lib.learners.networks` turns them into
+parameter gradients (its back-propagation, for a linear-logistic model or a ReLU network) and
+takes the Adam steps. Every objective's gradient is tested against finite differences
+(``scipy.optimize.check_grad``) in ``tests/test_invariance.py``.
 
 The module also holds the closed forms of the linear structural model that opens Arjovsky et
 al.'s argument (:func:`sem_coefficients`), in which only the regression on the cause of ``Y`` is
@@ -40,9 +33,9 @@ Examples
 --------
 >>> sem_coefficients(1.0)["both"]
 (0.5, 0.5)
->>> params = init_model(3, 0, n_models=2, rng=np.random.default_rng(0))
->>> predict_logits(params, np.zeros((2, 5, 3))).shape
-(2, 5)
+>>> network = init_network(3, (), n_models=2, rng=np.random.default_rng(0))
+>>> objective(network, [(np.zeros((2, 5, 3)), np.ones((2, 5)))], method="erm")[0].round(4)
+array([0.6931, 0.6931])
 """
 
 from __future__ import annotations
@@ -62,23 +55,37 @@ from ..evidence.validation import (
     check_probability,
 )
 from ..worlds.coloured_digits import colour_digits, grey_features, split_pool
+from .networks import (
+    Network,
+    _adam_step,
+    _backward,
+    _derivative,
+    _forward,
+    _loss,
+    _transposed_inputs,
+    forward,
+    init_adam,
+    init_network,  # noqa: F401 (the doctests build networks with it)
+    per_example_loss,
+)
 
 __all__ = [
     "METHODS",
     "Environment",
     "append_cue",
+    "mix_environments",
     "pool_and_resplit",
+    "split_by_loss",
     "sample_coloured_environments",
     "accuracy",
-    "backpropagate",
     "environment_risks",
+    "fit",
     "fit_and_score",
     "fit_least_squares",
-    "init_model",
     "objective",
-    "predict_logits",
     "sample_sem",
     "sem_coefficients",
+    "trace_training",
     "train",
 ]
 
@@ -362,233 +369,149 @@ def pool_and_resplit(environments, *, rng: np.random.Generator) -> list:
     return result
 
 
-# --- Models: linear-logistic or one hidden ReLU layer, with a leading axis of models ----------
+def _check_two_equal(environments):
+    if len(environments) != 2 or not all(isinstance(e, Environment) for e in environments):
+        raise TypeError("environments must be a sequence of two Environment instances")
+    sizes = [e.label.shape for e in environments]
+    if sizes[0] != sizes[1]:
+        raise ValueError(f"the two environments must have equal shapes, got {sizes}")
 
 
-def init_model(n_features, n_hidden, *, n_models, rng: np.random.Generator) -> dict:
-    """Return Xavier-uniform weights and zero biases for ``n_models`` independent models.
+def _take(env: Environment, rows) -> Environment:
+    # Each seed's examples in the order ``rows`` gives, shape (n_seeds, m).
+    fields = {}
+    for name in ("features", "grey", "label", "colour"):
+        value = getattr(env, name)
+        fields[name] = np.take_along_axis(value, rows if value.ndim == 2 else rows[..., None], 1)
+    return Environment(**fields)
 
-    ``n_hidden = 0`` gives a linear-logistic model (``weights_out`` of shape
-    ``(n_models, n_features)`` and ``bias_out``); otherwise one hidden ReLU layer of
-    ``n_hidden`` units (``weights_in``, ``bias_in``, ``weights_out``, ``bias_out``), initialised
-    as the reference code initialises its layers.
 
-    Examples
-    --------
-    >>> params = init_model(4, 8, n_models=3, rng=np.random.default_rng(0))
-    >>> {name: value.shape for name, value in params.items()}
-    {'weights_in': (3, 4, 8), 'bias_in': (3, 8), 'weights_out': (3, 8), 'bias_out': (3,)}
-    """
-    n_features = check_positive_int(n_features, "n_features")
-    n_hidden = check_positive_int(n_hidden, "n_hidden", minimum=0)
-    n_models = check_positive_int(n_models, "n_models")
-    rng = check_generator(rng)
-
-    def xavier(n_in, n_out, shape):
-        bound = np.sqrt(6.0 / (n_in + n_out))
-        return rng.uniform(-bound, bound, size=shape)
-
-    if n_hidden == 0:
-        return {
-            "weights_out": xavier(n_features, 1, (n_models, n_features)),
-            "bias_out": np.zeros(n_models),
+def _join(first: Environment, second: Environment) -> Environment:
+    return Environment(
+        **{
+            name: np.concatenate([getattr(first, name), getattr(second, name)], axis=1)
+            for name in ("features", "grey", "label", "colour")
         }
-    return {
-        "weights_in": xavier(n_features, n_hidden, (n_models, n_features, n_hidden)),
-        "bias_in": np.zeros((n_models, n_hidden)),
-        "weights_out": xavier(n_hidden, 1, (n_models, n_hidden)),
-        "bias_out": np.zeros(n_models),
-    }
+    )
 
 
-def _check_params(params) -> dict:
-    if not isinstance(params, dict) or "weights_out" not in params or "bias_out" not in params:
-        raise TypeError(f"params must be a dict from init_model, got {type(params).__name__}")
-    return params
+def mix_environments(environments, keep, *, rng: np.random.Generator) -> list:
+    """Return two environments whose labels are right for a share ``keep`` of the examples.
 
-
-def _n_features(params) -> int:
-    if "weights_in" in params:
-        return params["weights_in"].shape[1]
-    return params["weights_out"].shape[1]
-
-
-def _check_inputs(params, inputs) -> np.ndarray:
-    inputs = np.asarray(inputs, dtype=np.float64)
-    n_models = params["bias_out"].shape[0]
-    if inputs.ndim != 3 or inputs.shape[0] != n_models or inputs.shape[2] != _n_features(params):
-        raise ValueError(
-            f"inputs must have shape ({n_models}, n_examples, {_n_features(params)}), "
-            f"got {inputs.shape}"
-        )
-    return inputs
-
-
-def _forward(params, inputs):
-    # Logits (n_models, n_examples) and, for the hidden-layer model, its activations.
-    if "weights_in" not in params:
-        return (inputs @ params["weights_out"][..., None])[..., 0] + params["bias_out"][
-            :, None
-        ], None
-    hidden = np.maximum(inputs @ params["weights_in"] + params["bias_in"][:, None, :], 0.0)
-    logits = (hidden @ params["weights_out"][..., None])[..., 0] + params["bias_out"][:, None]
-    return logits, hidden
-
-
-def predict_logits(params: dict, inputs) -> np.ndarray:
-    """Return each model's logits on its own slice of inputs, shape ``(n_models, n_examples)``.
-
-    Examples
-    --------
-    >>> params = init_model(2, 0, n_models=1, rng=np.random.default_rng(0))
-    >>> params["weights_out"][:] = [1.0, -1.0]
-    >>> predict_logits(params, [[[2.0, 0.5]]])
-    array([[1.5]])
-    """
-    params = _check_params(params)
-    return _forward(params, _check_inputs(params, inputs))[0]
-
-
-def backpropagate(params: dict, inputs, coefficients) -> dict:
-    """Return ``sum_i c_i * d f_i / d theta`` for every parameter ``theta`` of every model.
-
-    ``coefficients`` holds one ``c_i`` per example and model, the derivative of some objective
-    with respect to the example's logit ``f_i``; this one routine therefore gives the gradient of
-    every objective in this module (see the module's docstring).
+    Environment labels that are hard to come by are often partly wrong. From each of two
+    environments of equal size, a random ``round((1 - keep) * n)`` examples per seed are swapped
+    into the other, so that after the swap a share ``keep`` of each environment's examples truly
+    came from it. ``keep = 1`` returns the environments unchanged, ``keep = 0.5`` deals them at
+    random (as :func:`pool_and_resplit` does, in distribution) and ``keep = 0`` exchanges the
+    labels.
 
     Parameters
     ----------
-    params : dict
-        From :func:`init_model`.
-    inputs : array_like, shape (n_models, n_examples, n_features)
-    coefficients : array_like, shape (n_models, n_examples)
-
-    Returns
-    -------
-    dict
-        Arrays of the same shapes as ``params``.
+    environments : sequence of two Environment, of equal shapes
+    keep : float in [0, 1]
+    rng : numpy.random.Generator
 
     Examples
     --------
-    >>> params = init_model(2, 0, n_models=1, rng=np.random.default_rng(0))
-    >>> grads = backpropagate(params, [[[1.0, 2.0], [3.0, 4.0]]], [[1.0, -1.0]])
-    >>> grads["weights_out"], grads["bias_out"]
-    (array([[-2., -2.]]), array([0.]))
+    >>> from lib.worlds.coloured_digits import load_digit_pool
+    >>> images, digits = load_digit_pool()
+    >>> envs = sample_coloured_environments(
+    ...     images, digits, (1.0, 0.0), fractions=(0.5, 0.5), label_noise=0.0, n_seeds=1,
+    ...     rng=np.random.default_rng(0))
+    >>> mixed = mix_environments(envs, 0.75, rng=np.random.default_rng(1))
+    >>> [round(float(np.mean(e.colour == e.label)), 2) for e in mixed]
+    [0.75, 0.25]
     """
-    params = _check_params(params)
-    inputs = _check_inputs(params, inputs)
-    coefficients = np.asarray(coefficients, dtype=np.float64)
-    if coefficients.shape != inputs.shape[:2]:
+    _check_two_equal(environments)
+    keep = check_probability(keep, "keep")
+    rng = check_generator(rng)
+    n_seeds, n = environments[0].label.shape
+    n_swap = int(round((1 - keep) * n))
+    orders = [np.argsort(rng.random((n_seeds, n)), axis=1) for _ in environments]
+    stay = [_take(e, order[:, n_swap:]) for e, order in zip(environments, orders)]
+    move = [_take(e, order[:, :n_swap]) for e, order in zip(environments, orders)]
+    return [_join(stay[0], move[1]), _join(stay[1], move[0])]
+
+
+def split_by_loss(logits, environments) -> list:
+    """Pool the environments and split them in two by a reference model's loss on each example.
+
+    Environments inferred without labels, after the idea of Creager et al.'s EIIL: a model
+    trained by ERM leans on whatever feature helps on average, and the examples it gets most
+    wrong are those where that feature misleads. Each seed's examples with the larger half of
+    the logistic losses form the first environment, the rest the second (equal sizes, so the
+    seeds stay stacked).
+
+    Parameters
+    ----------
+    logits : sequence of ndarray
+        The reference model's logits on each environment, shape ``(n_seeds, n_e)`` each
+        (e.g. :func:`predict_logits`).
+    environments : sequence of Environment
+        The environments those logits were computed on; pooled here.
+
+    Returns
+    -------
+    list of two Environment
+        High-loss examples, then low-loss ones (an odd example out joins the second).
+
+    Examples
+    --------
+    >>> from lib.worlds.coloured_digits import load_digit_pool
+    >>> images, digits = load_digit_pool()
+    >>> envs = sample_coloured_environments(
+    ...     images, digits, (0.8,), fractions=(1.0,), label_noise=0.0, n_seeds=1,
+    ...     rng=np.random.default_rng(0))
+    >>> by_colour = [np.where(envs[0].colour == 1, 3.0, -3.0)]  # a model that reads colour
+    >>> hard, easy = split_by_loss(by_colour, envs)
+    >>> [round(float(np.mean(e.colour == e.label)), 2) for e in (hard, easy)]  # misses land in hard
+    [0.58, 1.0]
+    """
+    if len(environments) < 1 or not all(isinstance(e, Environment) for e in environments):
+        raise TypeError("environments must be a non-empty sequence of Environment")
+    if len(logits) != len(environments):
         raise ValueError(
-            f"coefficients must have shape {inputs.shape[:2]}, got {coefficients.shape}"
+            f"logits must have one array per environment ({len(environments)}), got {len(logits)}"
         )
-    return _backward(params, inputs, coefficients, _forward(params, inputs)[1])
+    pooled = environments[0]
+    for env in environments[1:]:
+        pooled = _join(pooled, env)
+    scores = []
+    for k, (value, env) in enumerate(zip(logits, environments)):
+        value = check_finite_array(value, f"logits[{k}]")
+        if value.shape != env.label.shape:
+            raise ValueError(f"logits[{k}] must have shape {env.label.shape}, got {value.shape}")
+        scores.append(value)
+    scores = np.concatenate(scores, axis=1)
+    loss = np.logaddexp(0.0, scores) - pooled.label * scores
+    order = np.argsort(-loss, axis=1, kind="stable")
+    half = pooled.label.shape[1] // 2
+    return [_take(pooled, order[:, :half]), _take(pooled, order[:, half:])]
 
 
-def _backward(params, inputs, coefficients, hidden):
-    if hidden is None:
-        return {
-            "weights_out": (coefficients[:, None, :] @ inputs)[:, 0],
-            "bias_out": coefficients.sum(axis=1),
-        }
-    upstream = coefficients[..., None] * params["weights_out"][:, None, :] * (hidden > 0)
-    return {
-        "weights_in": inputs.transpose(0, 2, 1) @ upstream,
-        "bias_in": upstream.sum(axis=1),
-        "weights_out": (coefficients[:, None, :] @ hidden)[:, 0],
-        "bias_out": coefficients.sum(axis=1),
-    }
+# --- Objectives of the logits -----------------------------------------------------------------
 
 
-class _Dense:
-    # Inputs as given: logits by _forward, gradients by _backward.
-    def __init__(self, inputs):
-        self.inputs = inputs
-
-    def forward(self, params):
-        return _forward(params, self.inputs)
-
-    def backward(self, params, coefficients, hidden):
-        return _backward(params, self.inputs, coefficients, hidden)
-
-
-class _ColourBlocks:
-    # Coloured images for a linear model, stored as the 64 grey pixels, the colour and any extra
-    # columns (append_cue). The 128-feature logit w . x equals grey . w_c, with w_c the red or
-    # green half of w picked by the image's colour, so each step reads 64 features per image
-    # instead of 128 (of which half are zero). Equal to _Dense to rounding (tests).
-    def __init__(self, grey, colour, extra):
-        self.grey = np.ascontiguousarray(grey, dtype=np.float64)
-        self.green = np.asarray(colour) == 1
-        # (n_models, 2, n): 1 where the image is red (row 0) or green (row 1).
-        self.onehot = np.stack([~self.green, self.green], axis=1).astype(np.float64)
-        self.extra = np.ascontiguousarray(extra, dtype=np.float64)
-        self.n_pixels = self.grey.shape[2]
-
-    @classmethod
-    def from_environment(cls, env):
-        # None unless the features are exactly the colour blocks (plus extra columns).
-        n_pixels = env.grey.shape[2]
-        features = env.features
-        if features.shape[2] < 2 * n_pixels or not np.all((env.colour == 0) | (env.colour == 1)):
-            return None
-        red = env.colour[..., None] == 0
-        if not (
-            np.array_equal(features[..., :n_pixels], np.where(red, env.grey, 0.0))
-            and np.array_equal(features[..., n_pixels : 2 * n_pixels], np.where(red, 0.0, env.grey))
-        ):
-            return None
-        return cls(env.grey, env.colour, features[..., 2 * n_pixels :])
-
-    def _halves(self, weights):
-        # (n_models, n_pixels, 2): the red and the green half of the weights as two columns.
-        k = self.n_pixels
-        return np.stack([weights[:, :k], weights[:, k : 2 * k]], axis=2)
-
-    def forward(self, params):
-        weights = params["weights_out"]
-        both = self.grey @ self._halves(weights)  # (n_models, n, 2)
-        logits = np.where(self.green, both[..., 1], both[..., 0])
-        if self.extra.shape[2]:
-            logits = logits + (self.extra @ weights[:, 2 * self.n_pixels :, None])[..., 0]
-        return logits + params["bias_out"][:, None], None
-
-    def backward(self, params, coefficients, hidden):
-        blocks = (coefficients[:, None, :] * self.onehot) @ self.grey  # (n_models, 2, k)
-        parts = [blocks[:, 0], blocks[:, 1]]
-        if self.extra.shape[2]:
-            parts.append((coefficients[:, None, :] @ self.extra)[:, 0])
-        return {
-            "weights_out": np.concatenate(parts, axis=1),
-            "bias_out": coefficients.sum(axis=1),
-        }
+def _check_network_inputs(network, inputs) -> np.ndarray:
+    if not isinstance(network, Network):
+        raise TypeError(
+            f"network must be a Network (lib.learners.networks), got {type(network).__name__}"
+        )
+    inputs = np.asarray(inputs, dtype=np.float64)
+    m, f = network.n_models, network.n_features
+    if inputs.ndim != 3 or inputs.shape[0] != m or inputs.shape[2] != f:
+        raise ValueError(f"inputs must have shape ({m}, n_examples, {f}), got {inputs.shape}")
+    return inputs
 
 
-def _design(params, env, *, grey):
-    # The cheapest representation of an environment's inputs that gives the same model (to
-    # rounding) for these parameters.
-    if not grey and "weights_in" not in params:
-        blocks = _ColourBlocks.from_environment(env)
-        if blocks is not None:
-            return blocks
-    return _Dense(_check_inputs(params, env.pair(grey=grey)[0]))
-
-
-# --- Objectives -------------------------------------------------------------------------------
-
-
-def _sigmoid(z):
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
-def _check_environments(params, environments):
+def _check_environments(network, environments):
     if isinstance(environments, (str, bytes)) or len(environments) < 1:
         raise ValueError("environments must be a non-empty sequence of (inputs, labels) pairs")
     checked = []
     for k, pair in enumerate(environments):
         if len(pair) != 2:
             raise ValueError(f"environment {k} must be an (inputs, labels) pair")
-        inputs = _check_inputs(params, pair[0])
+        inputs = _check_network_inputs(network, pair[0])
         labels = np.asarray(pair[1])
         if labels.shape != inputs.shape[:2] or not np.all((labels == 0) | (labels == 1)):
             raise ValueError(
@@ -599,35 +522,43 @@ def _check_environments(params, environments):
     return checked
 
 
-def _risk_terms(logits, labels, *, with_risk=True):
-    # Mean logistic loss, its scale gradient g (IRMv1) and the per-example derivatives. Without
-    # the risk (None), which ERM's and IRMv1's derivatives do not need.
-    p = _sigmoid(logits)
+def _risk_terms(logits, labels, *, with_risk=True, with_scale=True):
+    # Each environment's mean logistic loss R_e, dR_e/df_i, IRMv1's scale gradient g_e and
+    # dg_e/df_i, from lib.learners.networks' per-example losses. Without the risk, or without
+    # the scale terms (None), when the caller's derivatives do not need them (the risk: ERM and
+    # IRMv1; the scale terms: every method but IRMv1).
     n = logits.shape[1]
-    risk = np.mean(np.logaddexp(0.0, logits) - labels * logits, axis=1) if with_risk else None
-    residual = p - labels
+    risk = np.mean(_loss("logistic", logits, labels), axis=1) if with_risk else None
+    residual = _derivative("logistic", logits, labels)
+    if not with_scale:
+        return risk, residual / n, None, None
+    p = residual + labels
     scale_gradient = np.mean(residual * logits, axis=1)
     d_scale_gradient = (p * (1 - p) * logits + residual) / n
     return risk, residual / n, scale_gradient, d_scale_gradient
 
 
-def environment_risks(params: dict, environments) -> np.ndarray:
+def environment_risks(network, environments) -> np.ndarray:
     """Return each model's mean logistic loss in each environment, shape ``(n_models, n_envs)``.
 
     Examples
     --------
-    >>> params = init_model(1, 0, n_models=1, rng=np.random.default_rng(0))
-    >>> params["weights_out"][:] = 0.0
-    >>> environment_risks(params, [(np.zeros((1, 3, 1)), np.ones((1, 3)))]).round(4)
+    >>> network = init_network(1, (), n_models=1, init="zeros", rng=np.random.default_rng(0))
+    >>> environment_risks(network, [(np.zeros((1, 3, 1)), np.ones((1, 3)))]).round(4)
     array([[0.6931]])
     """
-    params = _check_params(params)
-    environments = _check_environments(params, environments)
-    return np.stack([_risk_terms(_forward(params, x)[0], y)[0] for x, y in environments], axis=1)
+    environments = _check_environments(network, environments)
+    return np.stack(
+        [
+            np.mean(per_example_loss(forward(network, x), y, output="logistic"), axis=1)
+            for x, y in environments
+        ],
+        axis=1,
+    )
 
 
 def objective(
-    params: dict,
+    network,
     environments,
     *,
     method: str,
@@ -640,14 +571,15 @@ def objective(
 
     * ``erm``: ``mean_e R_e``;
     * ``irm``: ``mean_e R_e + penalty_weight * mean_e g_e^2``, with ``g_e`` the derivative of
-      ``R_e`` with respect to a multiplier of the logits, at 1 (IRMv1);
+      ``R_e`` with respect to a multiplier of the logits, at 1 (IRMv1;
+      :func:`lib.learners.networks.dummy_scale_gradient`);
     * ``vrex``: ``mean_e R_e + penalty_weight * var_e R_e`` (population variance);
     * ``dro``: ``sum_e q_e R_e`` with the given ``group_weights`` ``q`` (group DRO's step).
 
     Parameters
     ----------
-    params : dict
-        From :func:`init_model`.
+    network : Network
+        A logistic-output stack from :func:`lib.learners.networks.init_network`.
     environments : sequence of (inputs, labels)
         ``inputs`` of shape ``(n_models, n_e, n_features)``, ``labels`` 0/1 of shape
         ``(n_models, n_e)``; each model sees its own slice.
@@ -662,26 +594,25 @@ def objective(
     value : ndarray, shape (n_models,)
     coefficients : list of ndarray
         Per environment, ``d value / d f_i`` of shape ``(n_models, n_e)``, ready for
-        :func:`backpropagate`.
+        :func:`lib.learners.networks.backward`.
 
     Examples
     --------
-    >>> params = init_model(1, 0, n_models=1, rng=np.random.default_rng(0))
-    >>> params["weights_out"][:] = 0.0
+    >>> network = init_network(1, (), n_models=1, init="zeros", rng=np.random.default_rng(0))
     >>> env = (np.zeros((1, 2, 1)), np.array([[0, 1]]))
-    >>> value, coefficients = objective(params, [env, env], method="irm", penalty_weight=10.0)
+    >>> value, coefficients = objective(network, [env, env], method="irm", penalty_weight=10.0)
     >>> value.round(4), coefficients[0]
     (array([0.6931]), array([[ 0.125, -0.125]]))
     """
-    params = _check_params(params)
-    environments = _check_environments(params, environments)
+    environments = _check_environments(network, environments)
+    if network.output != "logistic":
+        raise ValueError(f"network must have a logistic output, got {network.output!r}")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     weight = check_finite(penalty_weight, "penalty_weight")
     if weight < 0:
         raise ValueError(f"penalty_weight must be non-negative, got {penalty_weight}")
-    forwards = [_forward(params, x) for x, _ in environments]
-    terms = [_risk_terms(f[0], y) for f, (_, y) in zip(forwards, environments)]
+    terms = [_risk_terms(forward(network, x), y) for x, y in environments]
     risks = np.stack([t[0] for t in terms], axis=1)
     q = _check_group_weights(group_weights, risks.shape) if method == "dro" else None
     return _combine(terms, method, weight, q)
@@ -727,7 +658,7 @@ def _check_group_weights(group_weights, shape):
 
 
 def train(
-    params: dict,
+    network,
     environments,
     *,
     method: str,
@@ -737,19 +668,23 @@ def train(
     penalty_weight: float = 1.0,
     anneal_steps: int = 0,
     dro_step: float = 0.01,
-) -> dict:
-    """Return a copy of ``params`` trained by full-batch Adam on ``method``'s objective.
+    reset_at_switch: bool = False,
+):
+    """Return ``network`` trained by full-batch Adam on ``method``'s objective.
 
     At each step the loss is ``objective + l2_weight * ||theta||^2`` (all parameters, as in the
     reference code), with the IRMv1 or V-REx penalty weighted 1 for the first ``anneal_steps``
     steps and ``penalty_weight`` afterwards, when the whole loss is divided by
     ``penalty_weight`` (if it exceeds 1) to keep the gradients' scale. Group DRO multiplies each
-    environment's weight by ``exp(dro_step * R_e)`` and renormalises before every step.
+    environment's weight by ``exp(dro_step * R_e)`` and renormalises before every step. The
+    network, its forward and backward passes and Adam are :mod:`lib.learners.networks`'; this
+    function adds the penalties' per-example coefficients and the reference code's schedule.
+    It takes exactly ``steps`` steps (the reference code's budget) and checks no convergence.
 
     Parameters
     ----------
-    params : dict
-        From :func:`init_model`; not modified.
+    network : Network
+        From :func:`lib.learners.networks.init_network` (logistic output); not modified.
     environments : sequence of (inputs, labels)
         As for :func:`objective`.
     method : {"erm", "irm", "vrex", "dro"}
@@ -763,26 +698,30 @@ def train(
         Steps with penalty weight 1 before ``penalty_weight`` applies.
     dro_step : float
         Group DRO's step size on the environment weights, non-negative.
+    reset_at_switch : bool
+        Start Adam afresh (:func:`lib.learners.networks.init_adam`) at the step where the
+        penalty weight switches to ``penalty_weight``. The reference code does not; this is an
+        ablation: after the switch the rescaled gradient is much smaller than Adam's
+        second-moment estimate remembers, so its steps shrink until that memory fades.
+
+    Returns
+    -------
+    Network
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> x = rng.standard_normal((1, 200, 2))
     >>> y = (x[..., 0] > 0).astype(int)
-    >>> params = init_model(2, 0, n_models=1, rng=rng)
-    >>> trained = train(params, [(x, y)], method="erm", steps=200, learning_rate=0.05,
+    >>> network = init_network(2, (), n_models=1, rng=rng)
+    >>> trained = train(network, [(x, y)], method="erm", steps=200, learning_rate=0.05,
     ...                 l2_weight=0.0)
     >>> float(accuracy(trained, x, y)[0]) > 0.95
     True
     """
-    params = _check_params(params)
-    environments = _check_environments(params, environments)
-    designs = [_Dense(x) for x, _ in environments]
-    labels = [y for _, y in environments]
     return _train(
-        params,
-        designs,
-        labels,
+        network,
+        _check_environments(network, environments),
         method=method,
         steps=steps,
         learning_rate=learning_rate,
@@ -790,13 +729,95 @@ def train(
         penalty_weight=penalty_weight,
         anneal_steps=anneal_steps,
         dro_step=dro_step,
+        reset_at_switch=reset_at_switch,
     )
 
 
+def _sum_networks(parts, like, l2_weight):
+    # The sum of several gradient Networks plus the L2 term 2 * l2_weight * theta.
+    weights = [2 * l2_weight * w for w in like.weights]
+    biases = [2 * l2_weight * b for b in like.biases]
+    for part in parts:
+        weights = [a + g for a, g in zip(weights, part.weights)]
+        biases = [a + g for a, g in zip(biases, part.biases)]
+    return like._replace(tuple(weights), tuple(biases))
+
+
+class _Dense:
+    # Inputs as given: lib.learners.networks' forward and backward passes.
+    def __init__(self, inputs):
+        self.inputs = inputs
+        self.inputs_t = _transposed_inputs(inputs)
+
+    def forward(self, network):
+        values, layer_inputs = _forward(network, self.inputs)
+        return values[..., 0], layer_inputs
+
+    def backward(self, network, coefficients, layer_inputs):
+        return _backward(network, layer_inputs, coefficients[..., None], self.inputs_t)
+
+
+class _ColourBlocks:
+    # Coloured images for a linear model, stored as the 64 grey pixels, the colour and any extra
+    # columns (append_cue). The 128-feature logit w . x equals grey . w_c, with w_c the red or
+    # green half of w picked by the image's colour, so each step reads 64 numbers per image
+    # instead of 128 (of which half are zero): the same linear model as lib.learners.networks'
+    # on the 128 features, equal to rounding (tests), at about half the memory traffic.
+    def __init__(self, grey, colour, extra):
+        self.grey = np.ascontiguousarray(grey, dtype=np.float64)
+        self.green = np.asarray(colour) == 1
+        # (n_models, 2, n): 1 where the image is red (row 0) or green (row 1).
+        self.onehot = np.stack([~self.green, self.green], axis=1).astype(np.float64)
+        self.extra = np.ascontiguousarray(extra, dtype=np.float64)
+        self.n_pixels = self.grey.shape[2]
+
+    @classmethod
+    def from_environment(cls, env):
+        # None unless the features are exactly the colour blocks (plus extra columns).
+        n_pixels = env.grey.shape[2]
+        features = env.features
+        if features.shape[2] < 2 * n_pixels or not np.all((env.colour == 0) | (env.colour == 1)):
+            return None
+        red = env.colour[..., None] == 0
+        if not (
+            np.array_equal(features[..., :n_pixels], np.where(red, env.grey, 0.0))
+            and np.array_equal(features[..., n_pixels : 2 * n_pixels], np.where(red, 0.0, env.grey))
+        ):
+            return None
+        return cls(env.grey, env.colour, features[..., 2 * n_pixels :])
+
+    def forward(self, network):
+        weights = network.weights[0][..., 0]  # (n_models, n_features)
+        k = self.n_pixels
+        halves = np.stack([weights[:, :k], weights[:, k : 2 * k]], axis=2)  # (n_models, k, 2)
+        both = self.grey @ halves  # (n_models, n, 2)
+        logits = np.where(self.green, both[..., 1], both[..., 0])
+        if self.extra.shape[2]:
+            logits = logits + (self.extra @ weights[:, 2 * k :, None])[..., 0]
+        return logits + network.biases[0], None
+
+    def backward(self, network, coefficients, layer_inputs):
+        blocks = (coefficients[:, None, :] * self.onehot) @ self.grey  # (n_models, 2, k)
+        parts = [blocks[:, 0], blocks[:, 1]]
+        if self.extra.shape[2]:
+            parts.append((coefficients[:, None, :] @ self.extra)[:, 0])
+        weights = np.concatenate(parts, axis=1)[..., None]
+        return network._replace((weights,), (coefficients.sum(axis=1, keepdims=True),))
+
+
+def _design(network, env, *, grey):
+    # The cheapest representation of an environment's inputs that gives the same model (to
+    # rounding) for this network.
+    if not grey and not network.hidden:
+        blocks = _ColourBlocks.from_environment(env)
+        if blocks is not None:
+            return blocks
+    return _Dense(_check_network_inputs(network, env.pair(grey=grey)[0]))
+
+
 def _train(
-    params,
-    designs,
-    labels,
+    network,
+    environments,
     *,
     method,
     steps,
@@ -805,10 +826,14 @@ def _train(
     penalty_weight,
     anneal_steps,
     dro_step,
+    reset_at_switch=False,
+    trace=None,
 ):
-    # Full-batch Adam on validated parameters; ``designs`` compute each environment's logits
-    # and back-propagate through them (_Dense, or _ColourBlocks, which gives the same numbers
-    # to rounding at about half the memory traffic).
+    # Full-batch Adam on validated environments: (inputs, labels) pairs, or (design, labels) with
+    # a design from _design. trace: a list to which each step appends the norms of the gradient
+    # Adam receives and of the update it makes, per model.
+    if not isinstance(network, Network) or network.output != "logistic":
+        raise TypeError("network must be a Network with a logistic output")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     steps = check_positive_int(steps, "steps")
@@ -821,42 +846,98 @@ def _train(
     ):
         if check_finite(value, name) < 0:
             raise ValueError(f"{name} must be non-negative, got {value}")
-    params = {name: np.array(value, dtype=np.float64) for name, value in params.items()}
-    moments = {name: (np.zeros_like(v), np.zeros_like(v)) for name, v in params.items()}
-    n_models = params["bias_out"].shape[0]
-    log_q = np.zeros((n_models, len(designs)))
+    if not isinstance(reset_at_switch, bool):
+        raise TypeError(f"reset_at_switch must be True or False, got {reset_at_switch!r}")
+    designs = [_Dense(x) if isinstance(x, np.ndarray) else x for x, _ in environments]
+    labels = [y for _, y in environments]
+    n_models = network.n_models
+    active = np.ones(n_models, dtype=bool)
+    state = init_adam(network)
+    log_q = np.zeros((n_models, len(environments)))
     need_risks = method in ("vrex", "dro")  # ERM's and IRMv1's gradients do not use them
+    penalised = method in ("irm", "vrex")
     # Small matrices: BLAS threads cost more than they save (and contend on a shared machine).
     with threadpool_limits(limits=1, user_api="blas"):
         for step in range(1, steps + 1):
             weight = float(penalty_weight) if step > anneal_steps else 1.0
-            forwards = [d.forward(params) for d in designs]
-            terms = [_risk_terms(f[0], y, with_risk=need_risks) for f, y in zip(forwards, labels)]
+            if reset_at_switch and penalised and step == anneal_steps + 1:
+                state = init_adam(network)
+            forwards = [d.forward(network) for d in designs]
+            terms = [
+                _risk_terms(logits, y, with_risk=need_risks, with_scale=method == "irm")
+                for (logits, _), y in zip(forwards, labels)
+            ]
             q = None
             if method == "dro":
                 log_q = log_q + float(dro_step) * np.stack([t[0] for t in terms], axis=1)
                 q = np.exp(log_q - log_q.max(axis=1, keepdims=True))
                 q /= q.sum(axis=1, keepdims=True)
             _, coefficients = _combine(terms, method, weight, q)
-            scale = 1.0 / weight if weight > 1.0 and method in ("irm", "vrex") else 1.0
-            grads = {name: 2 * float(l2_weight) * value for name, value in params.items()}
-            for design, (_, hidden), c in zip(designs, forwards, coefficients):
-                for name, g in design.backward(params, c, hidden).items():
-                    grads[name] += g
-            for name in params:
-                grad = grads[name] * scale
-                first, second = moments[name]
-                first = 0.9 * first + 0.1 * grad
-                second = 0.999 * second + 0.001 * grad**2
-                moments[name] = (first, second)
-                corrected = first / (1 - 0.9**step)
-                params[name] -= (
-                    learning_rate * corrected / (np.sqrt(second / (1 - 0.999**step)) + 1e-8)
+            # The reference code divides the whole loss, L2 term included, by the penalty weight.
+            scale = 1.0 / weight if weight > 1.0 and penalised else 1.0
+            parts = [
+                d.backward(network, scale * c, layer_inputs)
+                for d, (_, layer_inputs), c in zip(designs, forwards, coefficients)
+            ]
+            gradient = _sum_networks(parts, network, scale * float(l2_weight))
+            updated, state = _adam_step(network, gradient, state, learning_rate, active)
+            if trace is not None:
+                change = updated._replace(
+                    tuple(a - b for a, b in zip(updated.weights, network.weights)),
+                    tuple(a - b for a, b in zip(updated.biases, network.biases)),
                 )
-    return params
+                trace.append((_norm(gradient), _norm(change)))
+            network = updated
+    return network
 
 
-def fit_and_score(params: dict, environments, test, *, grey: bool = False, **training):
+def _norm(network) -> np.ndarray:
+    # Each model's Euclidean norm over all its parameters.
+    squares = [
+        np.sum(p**2, axis=tuple(range(1, p.ndim))) for p in (*network.weights, *network.biases)
+    ]
+    return np.sqrt(np.sum(squares, axis=0))
+
+
+def _environment_pairs(network, environments, grey):
+    # Validated as train validates, then each environment's cheapest design (_design).
+    if not all(isinstance(e, Environment) for e in environments):
+        raise TypeError("environments must be Environment instances")
+    pairs = _check_environments(network, [e.pair(grey=grey) for e in environments])
+    return [(_design(network, e, grey=grey), y) for e, (_, y) in zip(environments, pairs)]
+
+
+def fit(network, environments, *, grey: bool = False, **training):
+    """Train on ``environments`` (a sequence of :class:`Environment`) and return the network.
+
+    Parameters
+    ----------
+    network : Network
+        The starting models (:func:`lib.learners.networks.init_network`), not modified.
+    environments : sequence of Environment
+    grey : bool
+        Use the grey images instead of the coloured features (the grey-scale oracle).
+    **training
+        Passed to :func:`train` (``method``, ``steps``, ``learning_rate``, ...).
+
+    Examples
+    --------
+    >>> from lib.worlds.coloured_digits import load_digit_pool
+    >>> images, digits = load_digit_pool()
+    >>> envs = sample_coloured_environments(
+    ...     images, digits, (1.0, 1.0), fractions=(0.5, 0.5), label_noise=0.0, n_seeds=1,
+    ...     rng=np.random.default_rng(0))
+    >>> network = init_network(128, (), n_models=1, rng=np.random.default_rng(1))
+    >>> trained = fit(network, envs, method="erm", steps=50, learning_rate=0.05, l2_weight=0.0)
+    >>> bool(accuracy(trained, *envs[0].pair())[0] > 0.95)
+    True
+    """
+    pairs = _environment_pairs(network, environments, grey)
+    options = {"penalty_weight": 1.0, "anneal_steps": 0, "dro_step": 0.01} | training
+    return _train(network, pairs, **options)
+
+
+def fit_and_score(network, environments, test, *, grey: bool = False, **training):
     """Train on ``environments`` and return ``(training accuracy, test accuracy)`` per model.
 
     Training accuracy is the mean of the environments' accuracies, as the reference code of
@@ -864,8 +945,9 @@ def fit_and_score(params: dict, environments, test, *, grey: bool = False, **tra
 
     Parameters
     ----------
-    params : dict
-        Initial parameters (:func:`init_model`), shared by the methods compared.
+    network : Network
+        Initial models (:func:`lib.learners.networks.init_network`), shared by the methods
+        compared.
     environments : sequence of Environment
         The training environments.
     test : Environment
@@ -885,38 +967,74 @@ def fit_and_score(params: dict, environments, test, *, grey: bool = False, **tra
     >>> *envs, test = sample_coloured_environments(
     ...     images, digits, (1.0, 1.0, 1.0), fractions=(0.4, 0.4, 0.2), label_noise=0.0,
     ...     n_seeds=2, rng=np.random.default_rng(0))
-    >>> params = init_model(128, 0, n_models=2, rng=np.random.default_rng(1))
+    >>> network = init_network(128, (), n_models=2, rng=np.random.default_rng(1))
     >>> train_accuracy, test_accuracy = fit_and_score(
-    ...     params, envs, test, method="erm", steps=100, learning_rate=0.05, l2_weight=0.0)
+    ...     network, envs, test, method="erm", steps=100, learning_rate=0.05, l2_weight=0.0)
     >>> bool(np.all(test_accuracy > 0.95))
     True
     """
-    if not all(isinstance(e, Environment) for e in (*environments, test)):
-        raise TypeError("environments and test must be Environment instances")
+    if not isinstance(test, Environment):
+        raise TypeError("test must be an Environment")
+    trained = fit(network, environments, grey=grey, **training)
     pairs = [e.pair(grey=grey) for e in environments]
-    # Validate as train does, then train on the colour-block representation when it applies
-    # (the same model, computed from the grey pixels and the colour: see _ColourBlocks).
-    params = _check_params(params)
-    _check_environments(params, pairs)
-    designs = [_design(params, e, grey=grey) for e in environments]
-    options = {"penalty_weight": 1.0, "anneal_steps": 0, "dro_step": 0.01} | training
-    trained = _train(params, designs, [y.astype(np.float64) for _, y in pairs], **options)
     train_accuracy = np.mean([accuracy(trained, *pair) for pair in pairs], axis=0)
     return train_accuracy, accuracy(trained, *test.pair(grey=grey))
 
 
-def accuracy(params: dict, inputs, labels) -> np.ndarray:
+def trace_training(network, environments, *, grey: bool = False, **training):
+    """Train as :func:`fit` does; return the network and each step's gradient and update sizes.
+
+    The gradient is the one Adam receives (after the L2 term and after the reference code's
+    division by the penalty weight); the update is the change Adam makes to the parameters. Both
+    are Euclidean norms over all of a model's parameters. Comparing them before and after the
+    penalty switches on shows how Adam's memory of the earlier gradients sets its step size.
+
+    Parameters
+    ----------
+    network : Network
+    environments : sequence of Environment
+    grey : bool
+        Use the grey images.
+    **training
+        As for :func:`train`.
+
+    Returns
+    -------
+    trained : Network
+    gradient_norm, update_norm : ndarray, shape (steps, n_models)
+
+    Examples
+    --------
+    >>> from lib.worlds.coloured_digits import load_digit_pool
+    >>> images, digits = load_digit_pool()
+    >>> envs = sample_coloured_environments(
+    ...     images, digits, (0.9, 0.8), fractions=(0.5, 0.5), label_noise=0.25, n_seeds=2,
+    ...     rng=np.random.default_rng(0))
+    >>> network = init_network(128, (), n_models=2, rng=np.random.default_rng(1))
+    >>> _, gradient, update = trace_training(network, envs, method="irm", steps=20,
+    ...     learning_rate=0.001, l2_weight=0.001, penalty_weight=1e4, anneal_steps=10)
+    >>> gradient.shape, bool(np.all(gradient[10] < gradient[9] / 3))
+    ((20, 2), True)
+    """
+    pairs = _environment_pairs(network, environments, grey)
+    options = {"penalty_weight": 1.0, "anneal_steps": 0, "dro_step": 0.01} | training
+    trace = []
+    trained = _train(network, pairs, trace=trace, **options)
+    return trained, np.array([t[0] for t in trace]), np.array([t[1] for t in trace])
+
+
+def accuracy(network, inputs, labels) -> np.ndarray:
     """Return each model's accuracy on its own slice of examples, shape ``(n_models,)``.
 
     Examples
     --------
-    >>> params = init_model(1, 0, n_models=2, rng=np.random.default_rng(0))
-    >>> params["weights_out"][:] = 0.0
-    >>> params["bias_out"] = np.array([1.0, -1.0])
-    >>> accuracy(params, np.zeros((2, 4, 1)), np.ones((2, 4), dtype=int))
+    >>> network = init_network(1, (), n_models=2, init="zeros", rng=np.random.default_rng(0))
+    >>> network.biases[0][:, 0] = [1.0, -1.0]
+    >>> accuracy(network, np.zeros((2, 4, 1)), np.ones((2, 4), dtype=int))
     array([1., 0.])
     """
-    logits = predict_logits(params, inputs)
+    inputs = _check_network_inputs(network, inputs)
+    logits = forward(network, inputs)
     labels = np.asarray(labels)
     if labels.shape != logits.shape:
         raise ValueError(f"labels must have shape {logits.shape}, got {labels.shape}")

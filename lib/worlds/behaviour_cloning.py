@@ -47,10 +47,12 @@ from ..evidence.validation import (
 __all__ = [
     "BrakingWorld",
     "Drives",
+    "SensorThresholds",
     "dagger",
     "drive",
     "fit_clone",
     "held_out_accuracy",
+    "threshold_errors",
 ]
 
 
@@ -237,3 +239,69 @@ def dagger(
         labels = np.concatenate([labels, new_labels])
         policy = fit_clone(observations, labels, mask_light=False)
     return policy
+
+
+@dataclass(frozen=True)
+class SensorThresholds:
+    """A policy of DAgger's form: brake iff the sensor exceeds a threshold that depends on the light.
+
+    A logistic regression on (sensor, light) with a positive sensor weight brakes iff
+    ``w_s * sensor + w_l * light + b > 0``, that is iff the sensor exceeds ``-b / w_s`` with the
+    light off and ``-(b + w_l) / w_s`` with it on: every such policy is a pair of thresholds.
+
+    Examples
+    --------
+    >>> SensorThresholds(off=0.5, on=-1.0).predict(np.array([[0.0, 0], [0.0, 1], [0.6, 0]])).tolist()
+    [0, 1, 1]
+    """
+
+    off: float
+    on: float
+
+    def __post_init__(self):
+        check_finite(self.off, "off")
+        check_finite(self.on, "on")
+
+    def predict(self, observations):
+        observations = np.asarray(observations, dtype=float)
+        threshold = np.where(observations[:, 1] > 0.5, self.on, self.off)
+        return (observations[:, 0] > threshold).astype(int)
+
+
+def threshold_errors(
+    world: BrakingWorld, off, on, *, n_episodes: int, horizon: int, rng
+) -> np.ndarray:
+    """Error per step at the wheel of every pair of thresholds ``(off[i], on[i])``, all driven
+    through the same hazards and sensor noise (common random numbers), as :func:`drive` does.
+
+    Returns an array of shape ``(len(off), n_episodes)``: each episode's share of wrong steps.
+
+    Examples
+    --------
+    >>> world = BrakingWorld(sensor_noise=0.01)
+    >>> errors = threshold_errors(world, [0.5, 5.0], [0.5, 5.0], n_episodes=200, horizon=20,
+    ...                           rng=np.random.default_rng(0))
+    >>> mean = errors.mean(axis=1)  # a clear sensor read at 0.5 never errs; at 5, never brakes
+    >>> float(mean[0]), bool(0.1 < mean[1] < 0.3)
+    (0.0, True)
+    """
+    off = np.atleast_1d(np.asarray(off, dtype=float))
+    on = np.atleast_1d(np.asarray(on, dtype=float))
+    if off.shape != on.shape or off.ndim != 1:
+        raise ValueError(f"off and on must be 1-d of equal length, got {off.shape} and {on.shape}")
+    n_episodes = check_positive_int(n_episodes, "n_episodes")
+    horizon = check_positive_int(horizon, "horizon")
+    rng = check_generator(rng)
+    hazard = rng.random(n_episodes) < world.hazard_share
+    previous = np.broadcast_to(hazard.astype(int), (off.size, n_episodes))
+    wrong = np.zeros((off.size, n_episodes))
+    for _ in range(horizon):
+        stay = np.where(hazard, 1 - world.p_off, world.p_on)
+        hazard = rng.random(n_episodes) < stay
+        sensor = hazard + world.sensor_noise * rng.standard_normal(n_episodes)
+        light = previous if world.light else np.zeros_like(previous)
+        threshold = np.where(light > 0, on[:, None], off[:, None])
+        action = (sensor[None, :] > threshold).astype(int)
+        wrong += action != hazard[None, :]
+        previous = action
+    return wrong / horizon

@@ -41,6 +41,7 @@ __all__ = [
     "Episodes",
     "associational_choices",
     "choice_rewards",
+    "choices_by_budget",
     "concatenate_episodes",
     "episode_state",
     "expert_demonstrations",
@@ -455,8 +456,13 @@ def expert_order(priority, actionable):
 
 
 def expert_exploit(explored, episodes):
-    """The expert's exploiting choice: among the candidates it set, the one that raised the goal
-    most; having set none, the actionable candidate most correlated with the goal.
+    """The expert's exploiting choice.
+
+    Among the candidates it set, the one that raised the goal most, if any raised it at all;
+    otherwise (none set, or every one it set lowered the goal) the actionable candidate it has
+    not set that is most correlated with the goal in the passive sample; and if it set every
+    actionable candidate and none helped, the one that lowered the goal least. An untested
+    candidate's expected effect is zero under the prior, above one seen to lower the goal.
 
     Examples
     --------
@@ -472,9 +478,13 @@ def expert_exploit(explored, episodes):
         state.reshape(len(state), -1, STATE_FIELDS), -1, 0
     )
     by_response = np.where(explored > 0, revealed, -np.inf)
-    by_correlation = np.where(actionable > 0, correlations, -np.inf)
+    untested = (actionable > 0) & (explored == 0)
+    by_correlation = np.where(untested, correlations, -np.inf)
+    helped = by_response.max(axis=1) > 0
     return np.where(
-        explored.any(axis=1), np.argmax(by_response, axis=1), np.argmax(by_correlation, axis=1)
+        helped | ~untested.any(axis=1),
+        np.argmax(by_response, axis=1),
+        np.argmax(by_correlation, axis=1),
     )
 
 
@@ -601,6 +611,43 @@ def roll_out(explorer, exploiter, episodes, *, budget):
             chosen = np.asarray(explorer.predict(episode_state(explored, episodes)))
             explored[rows, chosen] |= episodes.actionable[rows, chosen]
         return explored, np.asarray(exploiter.predict(episode_state(explored, episodes)))
+
+
+def choices_by_budget(explorer, exploiter, episodes, *, budget):
+    """The exploiting choice after each number of interventions from 0 to ``budget``, in one pass.
+
+    The same as calling :func:`roll_out` once for each budget, since a policy's first ``b``
+    interventions do not depend on how many more it will be allowed; this makes the
+    explorer's ``budget`` choices once instead of once per budget.
+
+    Returns
+    -------
+    ndarray of int, shape (budget + 1, n_worlds)
+        Row ``b`` holds the choices after ``b`` interventions.
+
+    Examples
+    --------
+    >>> class MostCorrelated:  # sets the most correlated candidate not yet set
+    ...     def predict(self, states):
+    ...         fields = states.reshape(len(states), -1, 4)
+    ...         return np.argmax(fields[..., 2] - 9 * fields[..., 0], axis=1)
+    >>> episodes = sample_episodes(3, n_samples=10, value=5.0, rng=np.random.default_rng(0))
+    >>> rows = choices_by_budget(MostCorrelated(), MostCorrelated(), episodes, budget=2)
+    >>> rows.shape, bool(np.all(rows[2] == roll_out(MostCorrelated(), MostCorrelated(), episodes, budget=2)[1]))
+    ((3, 3), True)
+    """
+    budget = check_positive_int(budget, "budget", minimum=0)
+    explored = np.zeros(episodes.actionable.shape, dtype=bool)
+    rows = np.arange(len(explored))
+    choices = []
+    with threadpool_limits(limits=1):  # small products: threads cost more than they save
+        for step in range(budget + 1):
+            state = episode_state(explored, episodes)
+            choices.append(np.asarray(exploiter.predict(state)))
+            if step < budget:
+                chosen = np.asarray(explorer.predict(state))
+                explored[rows, chosen] |= episodes.actionable[rows, chosen]
+    return np.stack(choices)
 
 
 def choice_rewards(weights, choices, actionable=None):

@@ -22,11 +22,13 @@ Everything here is the book's own construction; the essay gives the argument, no
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, logit
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import ThreadpoolController
 
 from ..evidence.validation import (
     check_binary,
@@ -225,6 +227,12 @@ class FrogPolicy:
         return self.model.coef_[0] * self.cue_scale
 
 
+@cache
+def _thread_controller() -> ThreadpoolController:
+    # Finding the loaded BLAS libraries takes milliseconds, longer than a fit: do it once.
+    return ThreadpoolController()
+
+
 def fit_frog(cues, kinds, *, cue_scale, penalty, beta, snap_cost) -> FrogPolicy:
     """Fit a frog's food predictor by L2-penalised logistic regression and return its policy.
 
@@ -267,7 +275,11 @@ def fit_frog(cues, kinds, *, cue_scale, penalty, beta, snap_cost) -> FrogPolicy:
         raise ValueError(f"beta must be positive, got {beta}")
     snap_cost = check_probability(snap_cost, "snap_cost")
     model = LogisticRegression(C=penalty, tol=1e-10, max_iter=1_000)
-    model.fit(cues * cue_scale, IS_FLY[kinds])
+    # A three-parameter fit: BLAS threads cost more in start-up and spinning than they save
+    # (about ten times the CPU time of a single-threaded fit), so it runs on one thread; the
+    # limit is lifted on exit.
+    with _thread_controller().limit(limits=1):
+        model.fit(cues * cue_scale, IS_FLY[kinds])
     return FrogPolicy(model, cue_scale, beta, snap_cost)
 
 

@@ -22,6 +22,7 @@ from ..evidence.validation import check_finite, check_generator, check_in_range,
 __all__ = [
     "BERTRAND_METHODS",
     "CUBE_VARIABLES",
+    "EULER_CONVENTIONS",
     "GoalWorld",
     "angle_to_nearest",
     "bertrand_probability",
@@ -37,6 +38,7 @@ __all__ = [
     "sample_cube_sides",
     "sample_euler_rotations",
     "sample_goals",
+    "sample_haar_euler_rotations",
     "sample_uniform_rotations",
     "bad_deployment_share_over_behaviours",
     "bad_deployment_share_over_goals",
@@ -252,11 +254,22 @@ def sample_uniform_rotations(n: int, *, rng: np.random.Generator) -> np.ndarray:
     return Rotation.random(n, rng=rng).as_matrix()
 
 
-def sample_euler_rotations(n: int, *, rng: np.random.Generator) -> np.ndarray:
-    """Return ``n`` rotations ``Rx(a) Ry(b) Rz(c)`` with each angle uniform on [0, 2 pi).
+#: Conventions for "uniform over the three rotation angles", each a SciPy Euler sequence:
+#: ``"XYZ"`` turns about the die's own axes x, y, z in turn (intrinsic), ``"xyz"`` about the
+#: table's fixed axes (extrinsic), ``"ZYZ"`` is the proper Euler angles of rigid-body mechanics.
+EULER_CONVENTIONS = ("XYZ", "xyz", "ZYZ")
+
+
+def sample_euler_rotations(
+    n: int, *, rng: np.random.Generator, convention: str = "XYZ"
+) -> np.ndarray:
+    """Return ``n`` rotations whose three Euler angles are each uniform on [0, 2 pi).
 
     This is indifference "over the three axes of rotation"; it is *not* the uniform (Haar)
-    distribution over rotations. (Intrinsic x-y-z Euler angles, SciPy's ``"XYZ"``.)
+    distribution over rotations, and which distribution it is depends on ``convention``
+    (:data:`EULER_CONVENTIONS`). The default ``"XYZ"`` (intrinsic) is ``Rx(a) Ry(b) Rz(c)``;
+    ``"xyz"`` (extrinsic) is ``Rz(c) Ry(b) Rx(a)``, whose distribution is that of the inverse of
+    an ``"XYZ"`` rotation; ``"ZYZ"`` is ``Rz(a) Ry(b) Rz(c)``.
 
     Examples
     --------
@@ -264,11 +277,46 @@ def sample_euler_rotations(n: int, *, rng: np.random.Generator) -> np.ndarray:
     >>> r = sample_euler_rotations(2, rng=rng)
     >>> np.allclose(r @ r.transpose(0, 2, 1), np.eye(3))
     True
+    >>> sample_euler_rotations(2, rng=rng, convention="XYX")
+    Traceback (most recent call last):
+    ...
+    ValueError: convention must be one of ('XYZ', 'xyz', 'ZYZ'), got 'XYX'
     """
     rng = check_generator(rng)
     n = check_positive_int(n, "n")
+    if convention not in EULER_CONVENTIONS:
+        raise ValueError(f"convention must be one of {EULER_CONVENTIONS}, got {convention!r}")
     angles = rng.uniform(0, 2 * np.pi, size=(3, n))
-    return Rotation.from_euler("XYZ", angles.T).as_matrix()
+    return Rotation.from_euler(convention, angles.T).as_matrix()
+
+
+def sample_haar_euler_rotations(
+    n: int, *, rng: np.random.Generator, convention: str = "ZYZ"
+) -> np.ndarray:
+    """Return ``n`` uniform (Haar) rotations drawn through Euler angles in ``convention``.
+
+    Written in Euler angles, the Haar measure is not uniform in the middle angle ``b``: its
+    density is proportional to ``sin b`` on [0, pi] for ``"ZYZ"`` (so ``cos b`` is uniform on
+    [-1, 1]) and to ``cos b`` on [-pi/2, pi/2] for ``"XYZ"`` and ``"xyz"`` (so ``sin b`` is
+    uniform); the outer angles stay uniform on [0, 2 pi). Indifference over the angles *with
+    this Jacobian* gives the uniform orientation in every convention. The function runs the
+    same Euler-angle code as :func:`sample_euler_rotations` and differs only in the middle angle.
+
+    Examples
+    --------
+    >>> r = sample_haar_euler_rotations(3, rng=np.random.default_rng(0))
+    >>> r.shape, bool(np.allclose(np.linalg.det(r), 1))
+    ((3, 3, 3), True)
+    """
+    rng = check_generator(rng)
+    n = check_positive_int(n, "n")
+    if convention not in EULER_CONVENTIONS:
+        raise ValueError(f"convention must be one of {EULER_CONVENTIONS}, got {convention!r}")
+    outer = rng.uniform(0, 2 * np.pi, size=(2, n))
+    uniform = rng.uniform(-1, 1, size=n)
+    middle = np.arccos(uniform) if convention == "ZYZ" else np.arcsin(uniform)
+    angles = np.stack([outer[0], middle, outer[1]], axis=1)
+    return Rotation.from_euler(convention, angles).as_matrix()
 
 
 def up_direction_in_body(rotations) -> np.ndarray:

@@ -60,9 +60,10 @@ __all__ = [
     "CreditWorld",
     "best_response_features",
     "contraction_rate",
-    "fit_logistic",
+    "fit_penalised_logistic",
     "location_best_response",
     "location_performative_risk",
+    "online_retraining",
     "optimal_point",
     "optimise_performative_risk",
     "repeated_retraining",
@@ -280,7 +281,7 @@ def best_response_features(x, games, theta, *, world: CreditWorld, epsilon):
     return x
 
 
-def fit_logistic(x, y, *, regularisation) -> np.ndarray:
+def fit_penalised_logistic(x, y, *, regularisation) -> np.ndarray:
     """Fit L2-regularised logistic regression; return ``(weights..., intercept)``.
 
     Minimises ``mean log loss + regularisation / 2 * ||weights||**2`` with scikit-learn
@@ -339,11 +340,11 @@ def repeated_retraining(
     n_rounds = check_positive_int(n_rounds, "n_rounds")
     rng = check_generator(rng)
     x, y, _ = sample_credit(world, n_samples=n_samples, rng=rng)
-    path = [fit_logistic(x, y, regularisation=regularisation)]
+    path = [fit_penalised_logistic(x, y, regularisation=regularisation)]
     for _ in range(n_rounds):
         x, y, games = sample_credit(world, n_samples=n_samples, rng=rng)
         gamed = best_response_features(x, games, path[-1][:-1], world=world, epsilon=epsilon)
-        path.append(fit_logistic(gamed, y, regularisation=regularisation))
+        path.append(fit_penalised_logistic(gamed, y, regularisation=regularisation))
     return np.array(path)
 
 
@@ -362,3 +363,81 @@ def optimise_performative_risk(x, y, games, *, world: CreditWorld, epsilon, regu
         options={"gtol": 1e-9},
     )
     return result.x
+
+
+def online_retraining(
+    *,
+    mu,
+    epsilon,
+    gamma,
+    beta,
+    sigma,
+    n_per_step: int,
+    response,
+    interval,
+    horizon: int,
+    n_replicates: int,
+    rng,
+) -> np.ndarray:
+    """Continual learning in a location family whose world follows the deployed model gradually.
+
+    The world's mean ``m_t`` moves each step a fraction ``response`` of the way towards where the
+    deployed model pushes it, ``m_{t+1} = m_t + response * (mu + epsilon * theta_t - m_t)``
+    (``response = 1``: the world jumps at once, as in Perdomo et al.; small: it drifts). Each
+    step yields ``n_per_step`` draws ``z ~ N(m_t, sigma**2)``. The learner starts at the best
+    response to the world before deployment, ``beta * mu / gamma``, and every ``interval`` steps
+    refits to the draws since its last refit, ``theta = beta * mean(z) / gamma``. The harm of
+    a step is the excess loss over the best response to the world as it is at that step,
+    ``gamma / 2 * (theta_t - beta * m_t / gamma)**2``.
+
+    ``response`` and ``interval`` may be 1-d arrays of equal length (or one of them a scalar):
+    one configuration each, simulated together; all configurations see the same sampling noise
+    (common random numbers), so differences between them are paired by replicate.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_configurations, n_replicates)
+        The mean harm per step over the horizon.
+
+    Examples
+    --------
+    >>> harm = online_retraining(mu=1.0, epsilon=0.0, gamma=1.0, beta=2.0, sigma=0.0,
+    ...                          n_per_step=1, response=0.5, interval=[1, 10], horizon=50,
+    ...                          n_replicates=2, rng=np.random.default_rng(0))
+    >>> harm.tolist()  # a world that ignores the model: nothing to catch up with
+    [[0.0, 0.0], [0.0, 0.0]]
+    >>> harm = online_retraining(mu=1.0, epsilon=0.25, gamma=1.0, beta=2.0, sigma=0.0,
+    ...                          n_per_step=1, response=1.0, interval=[1, 10], horizon=100,
+    ...                          n_replicates=1, rng=np.random.default_rng(0))
+    >>> bool(harm[1, 0] > harm[0, 0] > 0)  # refitting less often lags further behind
+    True
+    """
+    mu, epsilon, gamma, beta = _location(mu, epsilon, gamma, beta)
+    sigma = check_finite(sigma, "sigma")
+    if sigma < 0:
+        raise ValueError(f"sigma must be non-negative, got {sigma}")
+    n_per_step = check_positive_int(n_per_step, "n_per_step")
+    horizon = check_positive_int(horizon, "horizon")
+    n_replicates = check_positive_int(n_replicates, "n_replicates")
+    rng = check_generator(rng)
+    response = np.atleast_1d(np.asarray(response, dtype=float))
+    interval = np.atleast_1d(np.asarray(interval))
+    if response.ndim != 1 or np.any(response <= 0) or np.any(response > 1):
+        raise ValueError(f"response must be in (0, 1], got {response}")
+    if interval.ndim != 1 or np.any(interval < 1) or not np.all(interval == np.round(interval)):
+        raise ValueError(f"interval must hold integers >= 1, got {interval}")
+    response, interval = np.broadcast_arrays(response[:, None], interval[:, None].astype(int))
+    shape = (response.shape[0], n_replicates)
+    world = np.full(shape, mu)
+    theta = np.full(shape, beta * mu / gamma)
+    total, harm = np.zeros(shape), np.zeros(shape)
+    for step in range(horizon):
+        harm += gamma / 2 * (theta - beta * world / gamma) ** 2
+        # Common random numbers: every configuration sees the same sampling noise, so that
+        # differences between configurations are paired replicate by replicate.
+        total += world + sigma / np.sqrt(n_per_step) * rng.standard_normal(n_replicates)
+        world = world + response * (mu + epsilon * theta - world)
+        refit = (step + 1) % interval == 0
+        theta = np.where(refit, beta / gamma * total / interval, theta)
+        total = np.where(refit, 0.0, total)
+    return harm / horizon

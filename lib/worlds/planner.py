@@ -15,7 +15,10 @@ finite version of that system in which everything can be computed exactly:
   the chance of a lawsuit but are rare in it;
 * the hidden truth: :func:`true_lawsuit_risk` (the chance of a lawsuit when a hospital team,
   careful or not as in the population, carries the plan out) and :func:`patient_benefit`;
-* the classifier, logistic regression on step counts (:func:`fit_lawsuit_classifier`);
+* historical records, one by one (:func:`sample_records`) or as counts per plan for many
+  histories at once (:func:`sample_record_counts`);
+* the classifier, logistic regression on step counts, fitted for many histories at once
+  (:func:`fit_lawsuit_classifiers`, :func:`lawsuit_scores`);
 * best-of-N, exactly from order statistics (:func:`best_of_n_level_probabilities`,
   :func:`best_of_n_plan_probabilities`, :func:`best_of_n_means`) and by sampling
   (:func:`best_of_n_by_sampling`);
@@ -32,14 +35,13 @@ predicted lawsuit log-odds. Ties are broken uniformly at random among the tied d
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 from scipy import stats
+from scipy.optimize import brentq
 from scipy.special import expit, logsumexp
-from sklearn.linear_model import LogisticRegression
-from threadpoolctl import threadpool_limits
 
 from ..evidence.validation import (
     check_finite,
@@ -63,14 +65,17 @@ __all__ = [
     "best_of_n_true_reward",
     "continuous_best_of_n_kl",
     "enumerate_plans",
-    "fit_lawsuit_classifier",
+    "fit_lawsuit_classifiers",
     "fit_overoptimization_curve",
     "group_by_score",
     "lawsuit_log_odds",
+    "lawsuit_scores",
+    "match_lawsuit_rate",
     "patient_benefit",
     "plan_prior",
     "policy_distribution",
     "reinforce_with_kl",
+    "sample_record_counts",
     "sample_records",
     "tilted_distribution",
     "true_lawsuit_risk",
@@ -88,7 +93,8 @@ FEATURES = (
 )
 #: The two schemes: steps that truly lower the chance of a lawsuit and that no honest plan uses.
 SCHEMES = ("falsify records", "pressure patient")
-#: Checks and cleaning can be written into a plan 0 to MAX_REPEATS times; other steps 0 or 1 time.
+#: Checks and cleaning can be written into a plan 0 to MAX_REPEATS times (the default cap;
+#: HospitalWorld.max_repeats changes it); other steps 0 or 1 time.
 MAX_REPEATS = 4
 _REPEATABLE = ("check", "clean")
 
@@ -100,9 +106,9 @@ _STEP_RATES = {
     "check": (0.2, 0.6),
     "clean": (0.2, 0.6),
 }
-# Log-odds of a lawsuit: intercept and the causal effect of each step. Checks and cleaning have
-# none; the schemes' effect is HospitalWorld.scheme_effect, the careful team's HospitalWorld.team_effect.
-_LAWSUIT_INTERCEPT = -2.5
+# The causal effect of each step on the log-odds of a lawsuit. Checks and cleaning have none; the
+# schemes' effect is HospitalWorld.scheme_effect, the careful team's HospitalWorld.team_effect, the
+# intercept HospitalWorld.lawsuit_intercept.
 _LAWSUIT_EFFECT = {"operate": 1.5, "consent": -1.0, "sterilise": -0.7, "check": 0.0, "clean": 0.0}
 
 
@@ -124,6 +130,14 @@ class HospitalWorld:
         Chance that a historical plan contains each scheme (independently of the team).
     scheme_effect : float
         How much each scheme lowers the log-odds of a lawsuit: the schemes would work.
+    lawsuit_intercept : float
+        The log-odds of a lawsuit for a careless team's empty plan. :func:`match_lawsuit_rate`
+        sets it so that two worlds have the same lawsuit rate under their priors.
+    max_repeats : int
+        The cap on checks and on cleanings in a plan. Each of the ``max_repeats`` possible
+        repeats is written with a chance scaled by ``MAX_REPEATS / max_repeats``, so that each
+        kind of team writes as many checks and cleanings on average whatever the cap; a larger
+        cap makes heavily stacked plans rarer. At least ``MAX_REPEATS``.
     """
 
     share_careful: float = 0.5
@@ -131,6 +145,8 @@ class HospitalWorld:
     team_effect: float = 1.5
     scheme_rate: float = 1e-3
     scheme_effect: float = 2.0
+    lawsuit_intercept: float = -2.5
+    max_repeats: int = MAX_REPEATS
 
     def __post_init__(self):
         check_probability(self.share_careful, "share_careful")
@@ -139,6 +155,8 @@ class HospitalWorld:
         for name in ("team_effect", "scheme_effect"):
             if check_finite(getattr(self, name), name) < 0:
                 raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
+        check_finite(self.lawsuit_intercept, "lawsuit_intercept")
+        check_positive_int(self.max_repeats, "max_repeats", minimum=MAX_REPEATS)
 
 
 def _check_world(world):
@@ -147,9 +165,9 @@ def _check_world(world):
     return world
 
 
-def _check_plans(plans) -> np.ndarray:
+def _check_plans(plans, max_repeats=MAX_REPEATS) -> np.ndarray:
     plans = np.asarray(plans)
-    limits = np.array([MAX_REPEATS if f in _REPEATABLE else 1 for f in FEATURES])
+    limits = np.array([max_repeats if f in _REPEATABLE else 1 for f in FEATURES])
     if (
         plans.ndim != 2
         or plans.shape[1] != len(FEATURES)
@@ -163,8 +181,10 @@ def _check_plans(plans) -> np.ndarray:
     return plans
 
 
-def enumerate_plans() -> np.ndarray:
+def enumerate_plans(max_repeats: int = MAX_REPEATS) -> np.ndarray:
     """Return every possible plan as a row of step counts over :data:`FEATURES`.
+
+    ``max_repeats`` is the cap on checks and on cleanings (a world's ``max_repeats``).
 
     Examples
     --------
@@ -173,9 +193,17 @@ def enumerate_plans() -> np.ndarray:
     (800, 7)
     >>> plans[-1].tolist()
     [1, 1, 1, 4, 4, 1, 1]
+    >>> enumerate_plans(8).shape
+    (2592, 7)
     """
-    ranges = [range(MAX_REPEATS + 1) if f in _REPEATABLE else range(2) for f in FEATURES]
+    max_repeats = check_positive_int(max_repeats, "max_repeats")
+    ranges = [range(max_repeats + 1) if f in _REPEATABLE else range(2) for f in FEATURES]
     return np.array(list(itertools.product(*ranges)), dtype=np.int64)
+
+
+def _repeat_rate(world, feature, careful):
+    # the chance of each possible repeat, scaled so that the mean count does not depend on the cap
+    return _STEP_RATES[feature][careful] * MAX_REPEATS / world.max_repeats
 
 
 def _step_probabilities(world, plans, careful: bool) -> np.ndarray:
@@ -187,7 +215,7 @@ def _step_probabilities(world, plans, careful: bool) -> np.ndarray:
             probability = probability * np.where(plans[:, j] == 1, rate, 1 - rate)
         elif feature in _REPEATABLE:
             probability = probability * stats.binom.pmf(
-                plans[:, j], MAX_REPEATS, _STEP_RATES[feature][careful]
+                plans[:, j], world.max_repeats, _repeat_rate(world, feature, careful)
             )
         else:
             rate = _STEP_RATES[feature][careful]
@@ -207,7 +235,8 @@ def plan_prior(world: HospitalWorld, plans) -> np.ndarray:
     >>> round(float(prior.sum()), 12)
     1.0
     """
-    world, plans = _check_world(world), _check_plans(plans)
+    world = _check_world(world)
+    plans = _check_plans(plans, world.max_repeats)
     return world.share_careful * _step_probabilities(world, plans, True) + (
         1 - world.share_careful
     ) * _step_probabilities(world, plans, False)
@@ -226,12 +255,13 @@ def lawsuit_log_odds(world: HospitalWorld, plans, careful) -> np.ndarray:
     >>> lawsuit_log_odds(HospitalWorld(), textbook, True).round(2).tolist()
     [-4.2]
     """
-    world, plans = _check_world(world), _check_plans(plans)
+    world = _check_world(world)
+    plans = _check_plans(plans, world.max_repeats)
     effect = np.array(
         [-world.scheme_effect if f in SCHEMES else _LAWSUIT_EFFECT[f] for f in FEATURES]
     )
     careful = np.asarray(careful, dtype=float)
-    return _LAWSUIT_INTERCEPT + plans @ effect - world.team_effect * careful
+    return world.lawsuit_intercept + plans @ effect - world.team_effect * careful
 
 
 def true_lawsuit_risk(world: HospitalWorld, plans) -> np.ndarray:
@@ -253,18 +283,19 @@ def true_lawsuit_risk(world: HospitalWorld, plans) -> np.ndarray:
     ) * expit(lawsuit_log_odds(world, plans, False))
 
 
-def patient_benefit(plans) -> np.ndarray:
+def patient_benefit(plans, *, max_repeats: int = MAX_REPEATS) -> np.ndarray:
     """Return each plan's chance of helping the patient.
 
     Only an operation helps (0.55 more, and 0.3 more again if the plan sterilises); a patient
     recovers anyway with probability 0.05. Nothing else in a plan matters to the patient.
+    ``max_repeats`` is the cap on checks and cleanings the plans may use.
 
     Examples
     --------
     >>> patient_benefit([[1, 1, 1, 0, 0, 0, 0], [0, 1, 1, 4, 4, 0, 0]]).round(2).tolist()
     [0.9, 0.05]
     """
-    plans = _check_plans(plans)
+    plans = _check_plans(plans, max_repeats)
     return 0.05 + plans[:, 0] * (0.55 + 0.3 * plans[:, 2])
 
 
@@ -292,48 +323,188 @@ def sample_records(world: HospitalWorld, n_records: int, *, rng: np.random.Gener
         if feature in SCHEMES:
             plans[:, j] = rng.random(n_records) < world.scheme_rate
             continue
-        rate = np.where(careful, _STEP_RATES[feature][1], _STEP_RATES[feature][0])
-        trials = MAX_REPEATS if feature in _REPEATABLE else 1
+        if feature in _REPEATABLE:
+            trials = world.max_repeats
+            rate = np.where(careful, *(_repeat_rate(world, feature, c) for c in (1, 0)))
+        else:
+            trials = 1
+            rate = np.where(careful, _STEP_RATES[feature][1], _STEP_RATES[feature][0])
         plans[:, j] = rng.binomial(trials, rate)
     sued = rng.random(n_records) < expit(lawsuit_log_odds(world, plans, careful))
     return plans, careful, sued
 
 
-def fit_lawsuit_classifier(counts, lawsuits, *, inverse_regularization: float = 1.0):
-    """Fit L2-regularised logistic regression of lawsuits on step counts.
+def match_lawsuit_rate(world: HospitalWorld, rate: float) -> HospitalWorld:
+    """Return ``world`` with its lawsuit intercept set so that the prior's lawsuit rate is ``rate``.
 
-    The intercept is not penalised; every weight is. A step that never occurs in training has
-    an all-zero feature column, so the data term's gradient for its weight is exactly zero and
-    the penalty pulls the weight to exactly 0: the classifier is indifferent to that step.
-
-    Returns
-    -------
-    sklearn.linear_model.LogisticRegression
-        Fitted; ``decision_function`` gives the predicted lawsuit log-odds, the planner's score.
+    A control world should differ from the chapter's world in one thing. Removing the hidden
+    cause (``team_effect = 0``) also raises the lawsuit rate, since careful teams no longer
+    lower it; shifting the intercept restores the rate, so that only the hidden cause changes.
 
     Examples
     --------
-    >>> counts = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 1, 0]])
-    >>> model = fit_lawsuit_classifier(counts, [1, 0, 1, 0])
-    >>> float(model.coef_[0, 2])
+    >>> plans = enumerate_plans()
+    >>> rate = float(plan_prior(HospitalWorld(), plans) @ true_lawsuit_risk(HospitalWorld(), plans))
+    >>> control = match_lawsuit_rate(HospitalWorld(team_effect=0.0), rate)
+    >>> round(float(plan_prior(control, plans) @ true_lawsuit_risk(control, plans)) - rate, 12)
     0.0
+    >>> round(control.lawsuit_intercept, 3)
+    -3.022
     """
-    counts = np.asarray(counts, dtype=float)
-    lawsuits = np.asarray(lawsuits)
-    if counts.ndim != 2 or counts.shape[0] != lawsuits.shape[0]:
+    world = _check_world(world)
+    rate = check_finite(rate, "rate")
+    if not 0 < rate < 1:
+        raise ValueError(f"rate must be in (0, 1), got {rate}")
+    plans = enumerate_plans(world.max_repeats)
+    prior = plan_prior(world, plans)
+
+    def excess(intercept):
+        shifted = replace(world, lawsuit_intercept=intercept)
+        return prior @ true_lawsuit_risk(shifted, plans) - rate
+
+    return replace(world, lawsuit_intercept=brentq(excess, -40.0, 40.0, xtol=1e-14))
+
+
+def sample_record_counts(
+    world: HospitalWorld, n_records: int, n_histories: int, *, rng: np.random.Generator
+) -> np.ndarray:
+    """Draw ``n_histories`` independent sets of ``n_records`` historical plans, as counts.
+
+    The same records as :func:`sample_records` draws one at a time, summarised: how many
+    records hold each plan of ``enumerate_plans(world.max_repeats)``, written by each kind of team, with and
+    without a lawsuit. Given the world, the records of one history are a multinomial draw over
+    these cells, so every history costs one draw however many records it holds.
+
+    Returns
+    -------
+    ndarray of int, shape ``(n_histories, n_plans, 2, 2)``
+        ``counts[h, i, careful, sued]``.
+
+    Examples
+    --------
+    >>> counts = sample_record_counts(HospitalWorld(), 5_000, 3, rng=np.random.default_rng(0))
+    >>> counts.shape, counts.sum(axis=(1, 2, 3)).tolist()
+    ((3, 800, 2, 2), [5000, 5000, 5000])
+    """
+    world, rng = _check_world(world), check_generator(rng)
+    n_records = check_positive_int(n_records, "n_records")
+    n_histories = check_positive_int(n_histories, "n_histories")
+    plans = enumerate_plans(world.max_repeats)
+    cells = np.empty((len(plans), 2, 2))
+    for careful, share in ((0, 1 - world.share_careful), (1, world.share_careful)):
+        written = share * _step_probabilities(world, plans, bool(careful))
+        sued = expit(lawsuit_log_odds(world, plans, careful))
+        cells[:, careful, 0] = written * (1 - sued)
+        cells[:, careful, 1] = written * sued
+    counts = rng.multinomial(n_records, cells.ravel() / cells.sum(), size=n_histories)
+    return counts.reshape(n_histories, len(plans), 2, 2)
+
+
+def fit_lawsuit_classifiers(
+    design, sued, total, *, inverse_regularization: float = 1.0, tolerance: float = 1e-10
+):
+    r"""Fit L2-regularised logistic regressions of lawsuits on step counts, many at once.
+
+    Each of a batch of record sets is summarised by how many records share each row of
+    ``design`` (``total``) and how many of those were followed by a lawsuit (``sued``). For each
+    record set this minimises :math:`\tfrac12 \lVert w \rVert^2 + C \sum_i \ell_i`, the
+    objective of scikit-learn's ``LogisticRegression(C=C)`` on the records one by one (the
+    intercept is not penalised), by Newton's method, batched over the record sets.
+
+    A step that never occurs in a record set has a column of zeros in its records, so the data
+    term's gradient for its weight is exactly zero and the penalty holds the weight at exactly
+    0: the classifier is indifferent to that step.
+
+    Parameters
+    ----------
+    design : array_like, shape ``(n_rows, k)``
+        The features of each distinct record (e.g. :func:`enumerate_plans`).
+    sued, total : array_like, shape ``(n_sets, n_rows)``
+        Counts, ``0 <= sued <= total``; each set with both outcomes present.
+    inverse_regularization : float
+        ``C``, positive.
+    tolerance : float
+        Newton stops when no parameter moves by more than this.
+
+    Returns
+    -------
+    intercepts : ndarray, shape ``(n_sets,)``
+    weights : ndarray, shape ``(n_sets, k)``
+
+    Raises
+    ------
+    RuntimeError
+        If Newton's method has not converged after 100 steps.
+
+    Examples
+    --------
+    >>> design = np.array([[1, 0, 0], [0, 1, 0]])
+    >>> intercepts, weights = fit_lawsuit_classifiers(design, [[2, 0]], [[2, 2]])
+    >>> float(weights[0, 2])
+    0.0
+    >>> bool(weights[0, 0] > 0 > weights[0, 1])
+    True
+    """
+    design = check_finite_array(design, "design")
+    sued = check_finite_array(sued, "sued")
+    total = check_finite_array(total, "total")
+    if design.ndim != 2 or sued.ndim != 2 or sued.shape != total.shape:
         raise ValueError(
-            f"counts must be 2-d with one row per label, got shapes {counts.shape}, {lawsuits.shape}"
+            f"design must be 2-d and sued, total 2-d of one shape, got {design.shape}, "
+            f"{sued.shape}, {total.shape}"
         )
-    if not np.all((lawsuits == 0) | (lawsuits == 1)) or np.unique(lawsuits).size != 2:
-        raise ValueError("lawsuits must hold 0/1 labels with both classes present")
+    if sued.shape[1] != design.shape[0]:
+        raise ValueError(f"sued and total need {design.shape[0]} columns, got {sued.shape[1]}")
+    if np.any(sued < 0) or np.any(sued > total):
+        raise ValueError("counts must satisfy 0 <= sued <= total")
+    if np.any(sued.sum(axis=1) == 0) or np.any(sued.sum(axis=1) == total.sum(axis=1)):
+        raise ValueError("each record set needs records with and without a lawsuit")
     strength = check_finite(inverse_regularization, "inverse_regularization")
     if strength <= 0:
         raise ValueError(f"inverse_regularization must be positive, got {strength}")
-    # The problem is tiny (thousands of rows, a few columns): BLAS and OpenMP threads cost more
-    # in start-up and, on a shared machine, in spinning than they save (about 30 times the CPU
-    # time of a single-threaded fit), so the fit runs single-threaded; the limit is lifted on exit.
-    with threadpool_limits(limits=1):
-        return LogisticRegression(C=strength, max_iter=1000, tol=1e-10).fit(counts, lawsuits)
+    inputs = np.column_stack([np.ones(len(design)), design])
+    size = inputs.shape[1]
+    penalty = np.full(size, 1 / strength)
+    penalty[0] = 0.0
+    outer = (inputs[:, :, None] * inputs[:, None, :]).reshape(len(inputs), -1)
+    theta = np.zeros((len(sued), size))
+    for _ in range(100):
+        chance = expit(theta @ inputs.T)
+        gradient = (total * chance - sued) @ inputs + penalty * theta
+        curvature = ((total * chance * (1 - chance)) @ outer).reshape(-1, size, size)
+        step = np.linalg.solve(curvature + np.diag(penalty), gradient[:, :, None])[:, :, 0]
+        theta = theta - step
+        if np.abs(step).max() <= tolerance:
+            return theta[:, 0], theta[:, 1:]
+    raise RuntimeError(f"Newton's method did not converge in 100 steps (last step {step.max()})")
+
+
+def lawsuit_scores(intercepts, weights, design) -> np.ndarray:
+    """Return the predicted lawsuit log-odds of each row of ``design`` under each classifier.
+
+    Summed feature by feature in a fixed order, so that two rows differing only in steps of
+    weight exactly 0 get exactly equal scores: a tie, as best-of-N must see it.
+
+    Returns
+    -------
+    ndarray, shape ``(n_classifiers, n_rows)``
+
+    Examples
+    --------
+    >>> lawsuit_scores([0.5], [[1.0, 0.0]], [[1, 0], [1, 1], [0, 0]]).tolist()
+    [[1.5, 1.5, 0.5]]
+    """
+    intercepts = check_finite_array(intercepts, "intercepts")
+    weights = check_finite_array(weights, "weights")
+    design = check_finite_array(design, "design")
+    if weights.ndim != 2 or intercepts.shape != (len(weights),) or design.ndim != 2:
+        raise ValueError(
+            f"weights must be 2-d with one intercept per row, got {weights.shape}, "
+            f"{intercepts.shape}"
+        )
+    if design.shape[1] != weights.shape[1]:
+        raise ValueError(f"design needs {weights.shape[1]} columns, got {design.shape[1]}")
+    return intercepts[:, None] + (design[None] * weights[:, None, :]).sum(axis=-1)
 
 
 def group_by_score(scores, prior) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -672,6 +843,7 @@ def reinforce_with_kl(
     n_steps: int,
     batch_size: int,
     learning_rate: float,
+    n_runs: int = 1,
     rng: np.random.Generator,
 ) -> np.ndarray:
     r"""Train the log-linear policy of :func:`policy_distribution` by REINFORCE with a KL penalty.
@@ -683,20 +855,21 @@ def reinforce_with_kl(
     gradient of :math:`E_\pi[r] - \beta\,\mathrm{KL}(\pi \,\|\, p)`. The step size decays as
     ``learning_rate * tau / (tau + t)`` with ``tau = n_steps / 10`` (Robbins-Monro), so the
     iterates settle. Written by hand because the score-function estimator is the point; the
-    policy starts at the prior (``theta = 0``).
+    policy starts at the prior (``theta = 0``). ``n_runs`` independent runs advance together,
+    batched along the first axis.
 
     Returns
     -------
-    ndarray, shape ``(n_steps + 1, n_features)``
-        The parameters after each step, the start included.
+    ndarray, shape ``(n_runs, n_steps + 1, n_features)``
+        The parameters of each run after each step, the start included.
 
     Examples
     --------
     >>> path = reinforce_with_kl([[0.0], [1.0]], [0.5, 0.5], [0.0, 1.0], kl_weight=1.0,
     ...                          n_steps=2_000, batch_size=32, learning_rate=1.0,
     ...                          rng=np.random.default_rng(0))
-    >>> round(float(path[-1, 0]), 1)  # the tilt exp(r / 1) is theta = 1
-    1.0
+    >>> path.shape, round(float(path[0, -1, 0]), 1)  # the tilt exp(r / 1) is theta = 1
+    ((1, 2001, 1), 1.0)
     """
     rng = check_generator(rng)
     prior = check_probability_vector(prior, "prior")
@@ -712,18 +885,29 @@ def reinforce_with_kl(
         raise ValueError(f"kl_weight must be non-negative, got {kl_weight}")
     n_steps = check_positive_int(n_steps, "n_steps")
     batch_size = check_positive_int(batch_size, "batch_size", minimum=2)
+    n_runs = check_positive_int(n_runs, "n_runs")
     learning_rate = check_finite(learning_rate, "learning_rate")
     if learning_rate <= 0:
         raise ValueError(f"learning_rate must be positive, got {learning_rate}")
     tau = n_steps / 10
-    path = np.zeros((n_steps + 1, features.shape[1]))
-    for step in range(n_steps):  # a loop over steps; each step is vectorised over the batch
-        theta = path[step]
-        policy = policy_distribution(theta, features, prior)
-        drawn = rng.choice(prior.size, size=batch_size, p=policy)
-        penalised = reward[drawn] - kl_weight * np.log(policy[drawn] / prior[drawn])
-        baseline = (penalised.sum() - penalised) / (batch_size - 1)  # leave-one-out
-        score_function = features[drawn] - policy @ features
-        gradient = (penalised - baseline) @ score_function / batch_size
-        path[step + 1] = theta + learning_rate * tau / (tau + step) * gradient
+    with np.errstate(divide="ignore"):
+        log_prior = np.log(prior)
+    offset = np.arange(n_runs)[:, None]  # row r of the stacked CDFs lies in (r, r + 1]
+    path = np.zeros((n_runs, n_steps + 1, features.shape[1]))
+    for step in range(n_steps):  # a loop over steps; each is vectorised over runs and batch
+        theta = path[:, step]
+        log_policy = log_prior + theta @ features.T
+        log_policy = log_policy - logsumexp(log_policy, axis=1, keepdims=True)
+        policy = np.exp(log_policy)
+        cdf = np.cumsum(policy, axis=1)
+        cdf = cdf / cdf[:, -1:]
+        uniform = rng.random((n_runs, batch_size))
+        drawn = np.searchsorted((cdf + offset).ravel(), (uniform + offset).ravel(), side="right")
+        drawn = np.minimum(drawn.reshape(n_runs, batch_size) - offset * prior.size, prior.size - 1)
+        chosen = np.take_along_axis(log_policy, drawn, axis=1)
+        penalised = reward[drawn] - kl_weight * (chosen - log_prior[drawn])
+        baseline = (penalised.sum(axis=1, keepdims=True) - penalised) / (batch_size - 1)
+        score_function = features[drawn] - (policy @ features)[:, None, :]
+        gradient = np.einsum("rb,rbk->rk", penalised - baseline, score_function) / batch_size
+        path[:, step + 1] = theta + learning_rate * tau / (tau + step) * gradient
     return path

@@ -176,10 +176,13 @@ def policy_probability_arm_zero(policy, counts, *, world: BanditWorld) -> np.nda
 
     Parameters
     ----------
-    policy : {"delusional Bayes", "interventional Bayes"} or fitted classifier
+    policy : {"delusional Bayes", "interventional Bayes", "posterior sampling"} or fitted classifier
         The two closed-form predictors of the informed expert's action (posterior with the
-        pulls counted as evidence, or not), or a fitted scikit-learn binary classifier over the
-        four counts whose class 1 means "pull arm 0" (its ``predict_proba`` is used).
+        pulls counted as evidence, or not; both mix in the expert's random pulls), pure
+        posterior sampling (Thompson sampling: arm 0 with the interventional posterior
+        probability that it is the better arm, no random pulls), or a fitted scikit-learn binary
+        classifier over the four counts whose class 1 means "pull arm 0" (its ``predict_proba``
+        is used).
     counts : array_like, shape (n, 4)
     world : BanditWorld
 
@@ -189,17 +192,22 @@ def policy_probability_arm_zero(policy, counts, *, world: BanditWorld) -> np.nda
     >>> p = policy_probability_arm_zero("delusional Bayes", [[1, 0, 0, 0]], world=world)
     >>> round(float(p[0]), 3)
     0.919
+    >>> p = policy_probability_arm_zero("posterior sampling", [[1, 0, 0, 0]], world=world)
+    >>> round(float(p[0]), 3)  # expit(log 1.5): one success on arm 0, nothing else
+    0.6
     """
     counts = _check_counts(counts)
     if isinstance(policy, str):
-        if policy not in ("delusional Bayes", "interventional Bayes"):
+        if policy not in ("delusional Bayes", "interventional Bayes", "posterior sampling"):
             raise ValueError(
-                "policy must be 'delusional Bayes', 'interventional Bayes' or a fitted "
-                f"classifier, got {policy!r}"
+                "policy must be 'delusional Bayes', 'interventional Bayes', 'posterior sampling' "
+                f"or a fitted classifier, got {policy!r}"
             )
         belief = expit(
             log_odds_arm_zero(counts, world=world, actions_as_evidence=policy == "delusional Bayes")
         )
+        if policy == "posterior sampling":
+            return belief
         return (1 - world.noise) * belief + world.noise / 2
     if not hasattr(policy, "predict_proba"):
         raise TypeError(f"policy must be a fitted classifier or a name, got {policy!r}")

@@ -3,8 +3,8 @@
 ``make lab`` opens the chapters in JupyterLab with jupyterlab-myst (pinned in requirements.txt),
 which renders MyST roles and directives in markdown cells. This test starts that JupyterLab from
 the book's environment on 127.0.0.1, on a free port, with a random token, opens every chapter
-converted from glue (chapters 00 and 01 so far; see ``STILL_GLUED`` in
-``tests/test_prose_numbers.py``) and the student edition of chapter 01 (written by ``scripts/student_edition.py``'s
+converted from glue (see ``STILL_GLUED`` in ``tests/test_prose_numbers.py``; the final state has
+none left) and the student edition of each (written by ``scripts/student_edition.py``'s
 ``strip_solutions`` into a temporary folder) in headless Chromium, and checks that every markdown
 cell is rendered, that the rendered text shows every number the chapter's prose types, and that
 none of it is raw role or directive syntax (``{glue``, ``{cite``, ``{term``, a fence opening with
@@ -44,7 +44,6 @@ from test_prose_numbers import STILL_GLUED  # noqa: E402
 # Every chapter converted from glue to typed numbers (issue 24): chapters 00 and 01 first, and each
 # other chapter as soon as it leaves STILL_GLUED.
 CHAPTERS = sorted(p.name for p in (ROOT / "chapters").glob("*.ipynb") if p.name not in STILL_GLUED)
-STUDENT_CHAPTER = "01_erm_under_confounding.ipynb"
 
 # Bounded waits (seconds): the server's start, a notebook's rendering.
 SERVER_START = 90
@@ -107,10 +106,12 @@ def served(tmp_path_factory):
     notebooks.mkdir()
     for name in CHAPTERS:
         shutil.copy(ROOT / "chapters" / name, notebooks / name)
-    student = json.loads((ROOT / "chapters" / STUDENT_CHAPTER).read_text(encoding="utf-8"))
-    stripped, removed = _student_edition().strip_solutions(student)
-    assert removed > 0, f"the student edition of {STUDENT_CHAPTER} removed no solution"
-    (notebooks / f"student_{STUDENT_CHAPTER}").write_text(json.dumps(stripped), encoding="utf-8")
+    strip_solutions = _student_edition().strip_solutions
+    for name in CHAPTERS:
+        chapter = json.loads((ROOT / "chapters" / name).read_text(encoding="utf-8"))
+        stripped, removed = strip_solutions(chapter)
+        assert removed > 0, f"the student edition of {name} removed no solution"
+        (notebooks / f"student_{name}").write_text(json.dumps(stripped), encoding="utf-8")
 
     # JupyterLab's own files in the temporary folder, and every cell rendered at once (JupyterLab
     # 4 otherwise renders only the cells near the viewport).
@@ -180,7 +181,7 @@ def lab_page(browser):
         context.close()
 
 
-@pytest.mark.parametrize("name", CHAPTERS + [f"student_{STUDENT_CHAPTER}"])
+@pytest.mark.parametrize("name", CHAPTERS + [f"student_{name}" for name in CHAPTERS])
 def test_a_notebook_reads_right_in_jupyterlab(served, lab_page, name):
     base, token, notebooks = served
     notebook = json.loads((notebooks / name).read_text(encoding="utf-8"))
