@@ -8,6 +8,7 @@ from sklearn.linear_model import LogisticRegression
 
 from lib.worlds.confounding import (
     IceCreamWorld,
+    Sample,
     adjust_for_sun,
     causal_effect,
     decision_regret,
@@ -562,3 +563,11 @@ def test_bad_inputs_are_named():
         predict_logistic([[0.0], [1.0]], [0.0, 1.0, 2.0])
     with pytest.raises(ValueError, match=r"features must have shape \(m, p\), got \(2, 1, 1\)"):
         predict_logistic(np.zeros((2, 1, 1)), [0.0, 1.0])
+
+
+def test_sample_world_returns_a_sample_of_equal_length_int8_columns():
+    days = sample_world(WORLD, 0.4, 50, rng=np.random.default_rng(12))
+    assert isinstance(days, Sample)
+    columns = [days.town, days.sun, days.shorts, days.ice_cream]
+    assert all(len(column) == 50 for column in columns)
+    assert all(column.dtype == np.int8 for column in columns[1:])

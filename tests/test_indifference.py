@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from lib.worlds.indifference import (
     BERTRAND_METHODS,
+    CUBE_VARIABLES,
+    EULER_CONVENTIONS,
     GoalWorld,
     angle_to_nearest,
     bad_deployment_share_over_behaviours,
@@ -290,3 +292,12 @@ def test_haar_in_euler_angles_matches_the_cap_probabilities():
             assert abs(share - exact) < 5 * np.sqrt(exact * (1 - exact) / n)
     with pytest.raises(ValueError, match="convention must be one of"):
         sample_haar_euler_rotations(2, rng=rng, convention="ZXZ")
+
+
+def test_every_named_cube_variable_and_euler_convention_is_accepted():
+    rng = np.random.default_rng(11)
+    for variable in CUBE_VARIABLES:
+        assert 0 <= cube_probability(variable, 0.5) <= 1
+    for convention in EULER_CONVENTIONS:
+        rotations = sample_euler_rotations(3, rng=rng, convention=convention)
+        assert np.allclose(rotations @ np.swapaxes(rotations, -1, -2), np.eye(3))

@@ -5,6 +5,7 @@ import pytest
 from scipy.special import expit
 
 from lib.worlds.self_delusion import (
+    EXPERTS,
     BanditWorld,
     Rollouts,
     expert_probability_arm_zero,
@@ -178,3 +179,9 @@ def test_expert_labels_on_a_learners_histories_follow_the_interventional_posteri
     gap = np.abs(obs - do).mean()
     assert abs(per_episode.mean()) < 4 * se
     assert gap > 10 * se
+
+
+@pytest.mark.parametrize("expert", EXPERTS)
+def test_each_named_expert_gives_a_probability(expert):
+    p = expert_probability_arm_zero([[0, 0, 0, 0]], [0], world=BanditWorld(), expert=expert)
+    assert np.all((0 <= np.asarray(p)) & (np.asarray(p) <= 1))

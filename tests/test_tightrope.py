@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from lib.worlds.tightrope import (
+    ACTIONS,
     CLIMB,
     HOLD,
     RIGHT,
@@ -127,3 +128,7 @@ def test_fit_table_backs_off_to_pooled_frequencies():
 def test_bad_inputs_raise(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+def test_the_named_actions_index_the_action_constants():
+    assert ACTIONS[HOLD] == "hold" and ACTIONS[RIGHT] == "right" and ACTIONS[CLIMB] == "climb"
