@@ -26,7 +26,6 @@ STILL_GLUED = {
     "02_invariance_and_domain_labels.ipynb",
     "03_finetuning_repair.ipynb",
     "07_what_training_selects.ipynb",
-    "08_goal_slot_planner.ipynb",
     "09_goals_from_behaviour.ipynb",
 }
 
