@@ -405,7 +405,7 @@ def random_features_risk(
     rng = check_generator(rng)
     risk = np.empty((n_repeats, len(widths)))
     # Hundreds of fits of at most a few hundred columns: single-threaded BLAS is several times
-    # cheaper in CPU time here than a thread pool (see lib.worlds.planner for the same choice).
+    # cheaper in CPU time here than a thread pool.
     with threadpool_limits(limits=1):
         for repeat, (column, width) in itertools.product(range(n_repeats), enumerate(widths)):
             train, test = random_relu_features(x_train, x_test, width, rng=rng)
