@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from lib.learners.inductive_bias import (
+    GuessAndCheck,
     _ridge_path,
     align_hidden_units,
     boolean_cube,
@@ -143,6 +144,7 @@ def test_guess_and_check_accepts_only_fits_and_independent_of_chunk_count():
         rng=np.random.default_rng(7),
         chunk=1_000,
     )
+    assert isinstance(result, GuessAndCheck)
     assert 0 < result.n_accepted < 3_000
     assert np.all((0 <= result.test_accuracies) & (result.test_accuracies <= 1))
     # Every test point fitted too: training on the whole cube leaves accuracy 1 on it.
