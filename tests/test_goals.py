@@ -10,7 +10,9 @@ from lib.worlds.goals import (
     IS_DOT,
     IS_FLY,
     KINDS,
+    FrogPolicy,
     FrogWorld,
+    GoalModel,
     fit_frog,
     fit_goal_model,
     goal_indicator,
@@ -28,6 +30,7 @@ def _frog_and_snaps(world, scale, seed, n=3_000):
     rng = np.random.default_rng(seed)
     kinds, cues = sample_objects(world, n, noise=NOISE, rng=rng)
     frog = fit_frog(cues, kinds, cue_scale=scale, penalty=1.0, beta=10.0, snap_cost=0.3)
+    assert isinstance(frog, FrogPolicy)
     kinds, cues = sample_objects(world, n, noise=NOISE, rng=rng)
     return frog, kinds, cues, sample_snaps(frog.snap_probability(cues), rng=rng)
 
@@ -72,6 +75,7 @@ def test_goal_model_by_counting_equals_logistic_regression_on_one_binary_input()
     snaps = (rng.random(2_000) < np.array([0.9, 0.6, 0.3, 0.1])[kinds]).astype(int)
     for goal in GOAL_HYPOTHESES:
         model = fit_goal_model(goal, kinds, snaps)
+        assert isinstance(model, GoalModel)
         indicator = goal_indicator(goal, kinds)
         reference = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000)
         reference.fit(indicator[:, None].astype(float), snaps)
