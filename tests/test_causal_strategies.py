@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from lib.worlds.causal_strategies import (
+    STATE_FIELDS,
     Episodes,
     associational_choices,
     choice_rewards,
@@ -106,7 +107,7 @@ def test_episode_state_hides_responses_until_explored():
     episodes = _episodes(5)
     explored = np.zeros((5, 5), dtype=bool)
     explored[:, 2] = True
-    fields = episode_state(explored, episodes).reshape(5, 5, 4)
+    fields = episode_state(explored, episodes).reshape(5, 5, STATE_FIELDS)
     assert np.array_equal(fields[..., 0], explored)
     assert np.all(fields[:, [0, 1, 3, 4], 1] == 0)
     assert np.allclose(fields[:, 2, 1], episodes.responses[:, 2])
