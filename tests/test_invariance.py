@@ -13,6 +13,7 @@ from lib.learners.invariance import (
     fit,
     fit_and_score,
     fit_least_squares,
+    fit_settings,
     mix_environments,
     objective,
     pool_and_resplit,
@@ -536,3 +537,68 @@ def test_derivatives_without_scale_terms_equal_those_with_them(method):
     q = np.array([[0.3, 0.7], [0.6, 0.4]])
     for a, b in zip(_combine(full, method, 7.0, q)[1], _combine(bare, method, 7.0, q)[1]):
         np.testing.assert_array_equal(a, b)
+
+
+_STACKED = [
+    {"method": "erm"},
+    {"method": "irm", "penalty_weight": 1e4, "anneal_steps": 20},
+    {"method": "vrex", "penalty_weight": 1e3, "anneal_steps": 0},
+    {"method": "dro", "dro_step": 0.05},
+    {"method": "irm", "penalty_weight": 1e4, "anneal_steps": 20, "reset_at_switch": True},
+    {"method": "irm", "penalty_weight": 100.0, "anneal_steps": 20, "steps": 80},
+]
+
+
+@pytest.mark.parametrize("cue", [False, True])
+@pytest.mark.parametrize("grey", [False, True])
+def test_fit_settings_trains_each_setting_as_fit_alone(pool, cue, grey):
+    envs = _colour_envs(pool, cue=cue)[:2]
+    n_features = 64 if grey else envs[0].features.shape[2]
+    params = init_network(n_features, (), n_models=2, rng=np.random.default_rng(9))
+    shared = {"steps": 50, "learning_rate": 0.01, "l2_weight": 0.001}
+    stacked = fit_settings(params, envs, _STACKED, grey=grey, **shared)
+    assert len(stacked) == len(_STACKED)
+    for setting, model in zip(_STACKED, stacked):
+        alone = fit(params, envs, grey=grey, **(shared | setting))
+        np.testing.assert_allclose(flatten(model), flatten(alone), rtol=0, atol=1e-9)
+
+
+def test_fit_settings_with_each_setting_its_own_environments(pool):
+    envs = _colour_envs(pool, cue=False)
+    own = [envs[:2], [envs[1], envs[0]]]
+    params = init_network(128, (), n_models=2, rng=np.random.default_rng(9))
+    shared = {"steps": 40, "learning_rate": 0.01, "l2_weight": 0.001}
+    settings = [{"method": "dro"}, {"method": "vrex", "penalty_weight": 10.0}]
+    for setting, envs_k, model in zip(settings, own, fit_settings(params, own, settings, **shared)):
+        alone = fit(params, envs_k, **(shared | setting))
+        np.testing.assert_allclose(flatten(model), flatten(alone), rtol=0, atol=1e-9)
+
+
+def test_fit_settings_trace_matches_trace_training(pool):
+    envs = _colour_envs(pool, cue=False)[:2]
+    params = init_network(128, (), n_models=2, rng=np.random.default_rng(9))
+    shared = {"learning_rate": 0.001, "l2_weight": 0.001, "penalty_weight": 1e4}
+    settings = [{"method": "irm", "steps": 30, "anneal_steps": 10}, {"method": "erm", "steps": 50}]
+    _, traces = fit_settings(params, envs, settings, trace=True, **shared)
+    _, gradient, update = trace_training(params, envs, **(shared | settings[0]))
+    np.testing.assert_allclose(traces[0][0][:30], gradient, rtol=1e-9)
+    np.testing.assert_allclose(traces[0][1][:30], update, rtol=1e-9)
+    assert traces[1][0].shape == (50, 2) and np.all(traces[0][1][30:] == 0)  # stopped at 30
+
+
+def test_fit_settings_rejects_bad_settings(pool):
+    envs = _colour_envs(pool, cue=False)[:2]
+    params = init_network(128, (), n_models=2, rng=np.random.default_rng(9))
+    shared = {"steps": 5, "learning_rate": 0.01, "l2_weight": 0.0}
+    with pytest.raises(ValueError, match="settings"):
+        fit_settings(params, envs, [], **shared)
+    with pytest.raises(ValueError, match="learning_rate"):
+        fit_settings(params, envs, [{"method": "erm", "learning_rate": 0.1}], **shared)
+    with pytest.raises(TypeError, match="settings\\[0\\]"):
+        fit_settings(params, envs, ["erm"], **shared)
+    with pytest.raises(ValueError, match="method"):
+        fit_settings(params, envs, [{"method": "erm"}, {}], **shared)
+    with pytest.raises(ValueError, match="method must be one of"):
+        fit_settings(params, envs, [{"method": "sgd"}], **shared)
+    with pytest.raises(ValueError, match="one sequence per setting"):
+        fit_settings(params, [envs, envs], [{"method": "erm"}], **shared)

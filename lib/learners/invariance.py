@@ -22,7 +22,8 @@ per-example coefficients ``c_i = dJ/df_i`` (for IRMv1, ``c_i = 2 g_e [sigma'(f_i
 - y_i] / n_e``, with ``g_e`` the environment's scale gradient). This module computes those
 coefficients and the reference code's schedule; :mod:`lib.learners.networks` turns them into
 parameter gradients (its back-propagation, for a linear-logistic model or a ReLU network) and
-takes the Adam steps. Every objective's gradient is tested against finite differences
+takes the Adam steps. :func:`fit_settings` trains several settings (methods, penalty weights,
+schedules) in one stack along the network's model axis, each as it would train alone. Every objective's gradient is tested against finite differences
 (``scipy.optimize.check_grad``) in ``tests/test_invariance.py``.
 
 The module also holds the closed forms of the linear structural model that opens Arjovsky et
@@ -67,10 +68,12 @@ from .networks import (
     init_adam,
     init_network,  # noqa: F401 (the doctests build networks with it)
     per_example_loss,
+    stack_networks,
 )
 
 __all__ = [
     "METHODS",
+    "SETTING_OPTIONS",
     "Environment",
     "append_cue",
     "mix_environments",
@@ -81,6 +84,7 @@ __all__ = [
     "environment_risks",
     "fit",
     "fit_and_score",
+    "fit_settings",
     "fit_least_squares",
     "objective",
     "sample_sem",
@@ -734,9 +738,11 @@ def train(
 
 
 def _sum_networks(parts, like, l2_weight):
-    # The sum of several gradient Networks plus the L2 term 2 * l2_weight * theta.
-    weights = [2 * l2_weight * w for w in like.weights]
-    biases = [2 * l2_weight * b for b in like.biases]
+    # The sum of several gradient Networks plus the L2 term 2 * l2_weight * theta; l2_weight a
+    # float or one value per model.
+    l2 = np.asarray(l2_weight, dtype=np.float64)
+    weights = [2 * (l2 if l2.ndim == 0 else l2[:, None, None]) * w for w in like.weights]
+    biases = [2 * (l2 if l2.ndim == 0 else l2[:, None]) * b for b in like.biases]
     for part in parts:
         weights = [a + g for a, g in zip(weights, part.weights)]
         biases = [a + g for a, g in zip(biases, part.biases)]
@@ -744,10 +750,11 @@ def _sum_networks(parts, like, l2_weight):
 
 
 class _Dense:
-    # Inputs as given: lib.learners.networks' forward and backward passes.
-    def __init__(self, inputs):
-        self.inputs = inputs
-        self.inputs_t = _transposed_inputs(inputs)
+    # Inputs as given: lib.learners.networks' forward and backward passes. copies > 1 repeats
+    # the inputs for a network of copies * n_seeds models (settings stacked, see _train).
+    def __init__(self, inputs, copies=1):
+        self.inputs = inputs if copies == 1 else np.tile(inputs, (copies, 1, 1))
+        self.inputs_t = _transposed_inputs(self.inputs)
 
     def forward(self, network):
         values, layer_inputs = _forward(network, self.inputs)
@@ -760,19 +767,30 @@ class _Dense:
 class _ColourBlocks:
     # Coloured images for a linear model, stored as the 64 grey pixels, the colour and any extra
     # columns (append_cue). The 128-feature logit w . x equals grey . w_c, with w_c the red or
-    # green half of w picked by the image's colour, so each step reads 64 numbers per image
-    # instead of 128 (of which half are zero): the same linear model as lib.learners.networks'
-    # on the 128 features, equal to rounding (tests), at about half the memory traffic.
-    def __init__(self, grey, colour, extra):
-        self.grey = np.ascontiguousarray(grey, dtype=np.float64)
-        self.green = np.asarray(colour) == 1
-        # (n_models, 2, n): 1 where the image is red (row 0) or green (row 1).
-        self.onehot = np.stack([~self.green, self.green], axis=1).astype(np.float64)
-        self.extra = np.ascontiguousarray(extra, dtype=np.float64)
+    # green half of w picked by the image's colour: the same linear model as
+    # lib.learners.networks' on the 128 features, equal to rounding (tests), at a quarter of the
+    # arithmetic. Each seed's images are held sorted by colour, red first, so that the images
+    # all seeds agree are red (or green) meet only their own half of w; only a narrow band in
+    # the middle, where seeds differ, needs both halves. Logits and coefficients keep the
+    # environment's own order.
+    # With copies > 1 the network holds copies * n_seeds models (setting-major: model
+    # j * n_seeds + s is setting j on seed s) and each seed's images are read once per step
+    # for all its copies.
+    def __init__(self, grey, colour, extra, copies=1):
+        green = np.asarray(colour) == 1
+        self.order = np.argsort(green, axis=1, kind="stable")  # red first
+        self.inverse = np.argsort(self.order, axis=1)
+        rows = self.order[..., None]
+        self.grey = np.ascontiguousarray(np.take_along_axis(np.asarray(grey, float), rows, 1))
+        self.extra = np.ascontiguousarray(np.take_along_axis(np.asarray(extra, float), rows, 1))
+        n_red = np.sum(~green, axis=1)
+        self.lo, self.hi = int(n_red.min()), int(n_red.max())
+        self.band_green = np.take_along_axis(green, self.order, 1)[:, self.lo : self.hi]
         self.n_pixels = self.grey.shape[2]
+        self.copies = copies
 
     @classmethod
-    def from_environment(cls, env):
+    def from_environment(cls, env, copies=1):
         # None unless the features are exactly the colour blocks (plus extra columns).
         n_pixels = env.grey.shape[2]
         features = env.features
@@ -784,35 +802,86 @@ class _ColourBlocks:
             and np.array_equal(features[..., n_pixels : 2 * n_pixels], np.where(red, 0.0, env.grey))
         ):
             return None
-        return cls(env.grey, env.colour, features[..., 2 * n_pixels :])
+        return cls(env.grey, env.colour, features[..., 2 * n_pixels :], copies)
+
+    def _halves(self, network):
+        # Each seed's red and green weights and extra-column weights, (n_seeds, ., copies).
+        k, c = self.n_pixels, self.copies
+        w = network.weights[0][..., 0].reshape(c, self.grey.shape[0], -1)
+        return tuple(
+            np.ascontiguousarray(part.transpose(1, 2, 0))  # BLAS takes contiguous faster
+            for part in (w[..., :k], w[..., k : 2 * k], w[..., 2 * k :])
+        )
 
     def forward(self, network):
-        weights = network.weights[0][..., 0]  # (n_models, n_features)
-        k = self.n_pixels
-        halves = np.stack([weights[:, :k], weights[:, k : 2 * k]], axis=2)  # (n_models, k, 2)
-        both = self.grey @ halves  # (n_models, n, 2)
-        logits = np.where(self.green, both[..., 1], both[..., 0])
+        red, green, extra = self._halves(network)
+        lo, hi, grey = self.lo, self.hi, self.grey
+        parts = [grey[:, :lo] @ red]
+        if hi > lo:
+            band = grey[:, lo:hi]
+            parts.append(np.where(self.band_green[..., None], band @ green, band @ red))
+        parts.append(grey[:, hi:] @ green)
+        logits = np.concatenate(parts, axis=1)  # (n_seeds, n, copies), sorted by colour
         if self.extra.shape[2]:
-            logits = logits + (self.extra @ weights[:, 2 * k :, None])[..., 0]
+            logits = logits + self.extra @ extra
+        logits = np.take_along_axis(logits, self.inverse[..., None], 1)
+        n_seeds, n = self.order.shape
+        logits = logits.transpose(2, 0, 1).reshape(self.copies * n_seeds, n)
         return logits + network.biases[0], None
 
     def backward(self, network, coefficients, layer_inputs):
-        blocks = (coefficients[:, None, :] * self.onehot) @ self.grey  # (n_models, 2, k)
-        parts = [blocks[:, 0], blocks[:, 1]]
+        n_seeds, n = self.order.shape
+        lo, hi, grey = self.lo, self.hi, self.grey
+        per_seed = coefficients.reshape(self.copies, n_seeds, n).transpose(1, 0, 2)
+        per_seed = np.take_along_axis(per_seed, self.order[:, None, :], 2)  # (n_seeds, c, n)
+        red = per_seed[:, :, :lo] @ grey[:, :lo]
+        green = per_seed[:, :, hi:] @ grey[:, hi:]
+        if hi > lo:
+            band, is_green = per_seed[:, :, lo:hi], self.band_green[:, None, :]
+            red = red + np.where(is_green, 0.0, band) @ grey[:, lo:hi]
+            green = green + np.where(is_green, band, 0.0) @ grey[:, lo:hi]
+        parts = [red, green]
         if self.extra.shape[2]:
-            parts.append((coefficients[:, None, :] @ self.extra)[:, 0])
-        weights = np.concatenate(parts, axis=1)[..., None]
+            parts.append(per_seed @ self.extra)
+        weights = np.concatenate(parts, axis=2).transpose(1, 0, 2)  # (c, n_seeds, n_features)
+        weights = weights.reshape(self.copies * n_seeds, -1)[..., None]
         return network._replace((weights,), (coefficients.sum(axis=1, keepdims=True),))
 
 
-def _design(network, env, *, grey):
+def _design(network, env, *, grey, copies=1):
     # The cheapest representation of an environment's inputs that gives the same model (to
-    # rounding) for this network.
+    # rounding) for this network (of copies * n_seeds models).
     if not grey and not network.hidden:
-        blocks = _ColourBlocks.from_environment(env)
+        blocks = _ColourBlocks.from_environment(env, copies)
         if blocks is not None:
             return blocks
-    return _Dense(_check_network_inputs(network, env.pair(grey=grey)[0]))
+    return _Dense(np.asarray(env.pair(grey=grey)[0], dtype=np.float64), copies)
+
+
+def _per_setting(value, name, copies, check):
+    # One validated value per stacked setting, from a scalar or a sequence of length copies.
+    values = list(value) if isinstance(value, (list, tuple)) else [value] * copies
+    if len(values) != copies:
+        raise ValueError(f"{name} must have one entry per setting ({copies}), got {value!r}")
+    return [check(v, name) for v in values]
+
+
+def _non_negative(value, name):
+    if check_finite(value, name) < 0:
+        raise ValueError(f"{name} must be non-negative, got {value}")
+    return float(value)
+
+
+def _known_method(value, name):
+    if value not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {value!r}")
+    return value
+
+
+def _boolean(value, name):
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
 
 
 def _train(
@@ -828,58 +897,94 @@ def _train(
     dro_step,
     reset_at_switch=False,
     trace=None,
+    copies=1,
+    n_settings=None,
 ):
     # Full-batch Adam on validated environments: (inputs, labels) pairs, or (design, labels) with
     # a design from _design. trace: a list to which each step appends the norms of the gradient
     # Adam receives and of the update it makes, per model.
+    # copies > 1 trains several settings in one stack: the network then holds copies * n_seeds
+    # models (setting-major), the designs were built with the same copies, the labels have
+    # n_seeds rows, and method, steps, penalty_weight, anneal_steps, dro_step and
+    # reset_at_switch may each be one value per setting (learning_rate and l2_weight are shared).
+    # Each model's arithmetic is that of its own setting trained alone; a model whose steps
+    # are done keeps its parameters while the others go on. n_settings (default: copies) may
+    # differ from copies when each setting has its own environments, stacked along the seeds.
+    copies = check_positive_int(copies, "copies")
+    n_settings = copies if n_settings is None else check_positive_int(n_settings, "n_settings")
     if not isinstance(network, Network) or network.output != "logistic":
         raise TypeError("network must be a Network with a logistic output")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    steps = check_positive_int(steps, "steps")
-    anneal_steps = check_positive_int(anneal_steps, "anneal_steps", minimum=0)
+    methods = _per_setting(method, "method", n_settings, _known_method)
+    steps = _per_setting(steps, "steps", n_settings, check_positive_int)
+    anneal = _per_setting(
+        anneal_steps, "anneal_steps", n_settings, lambda v, n: check_positive_int(v, n, minimum=0)
+    )
     learning_rate = _check_positive(learning_rate, "learning_rate")
-    for name, value in (
-        ("l2_weight", l2_weight),
-        ("penalty_weight", penalty_weight),
-        ("dro_step", dro_step),
-    ):
-        if check_finite(value, name) < 0:
-            raise ValueError(f"{name} must be non-negative, got {value}")
-    if not isinstance(reset_at_switch, bool):
-        raise TypeError(f"reset_at_switch must be True or False, got {reset_at_switch!r}")
+    l2_weight = _non_negative(l2_weight, "l2_weight")
+    weights_after = _per_setting(penalty_weight, "penalty_weight", n_settings, _non_negative)
+    dro_steps = _per_setting(dro_step, "dro_step", n_settings, _non_negative)
+    resets = _per_setting(reset_at_switch, "reset_at_switch", n_settings, _boolean)
     designs = [_Dense(x) if isinstance(x, np.ndarray) else x for x, _ in environments]
-    labels = [y for _, y in environments]
-    n_models = network.n_models
-    active = np.ones(n_models, dtype=bool)
+    labels = [y if copies == 1 else np.tile(y, (copies, 1)) for _, y in environments]
+    n_models, n_envs = network.n_models, len(environments)
+
+    def each(values):  # one entry per model, setting-major
+        return np.repeat(np.asarray(values), n_models // n_settings)
+
+    method_of = each(methods)
+    penalised = (method_of == "irm") | (method_of == "vrex")
+    steps_of, anneal_of = each(steps), each(anneal)
+    weight_after, dro_step_of, reset_of = each(weights_after), each(dro_steps), each(resets)
     state = init_adam(network)
-    log_q = np.zeros((n_models, len(environments)))
-    need_risks = method in ("vrex", "dro")  # ERM's and IRMv1's gradients do not use them
-    penalised = method in ("irm", "vrex")
+    log_q = np.zeros((n_models, n_envs))
     # Small matrices: BLAS threads cost more than they save (and contend on a shared machine).
     with threadpool_limits(limits=1, user_api="blas"):
-        for step in range(1, steps + 1):
-            weight = float(penalty_weight) if step > anneal_steps else 1.0
-            if reset_at_switch and penalised and step == anneal_steps + 1:
-                state = init_adam(network)
+        for step in range(1, max(steps) + 1):
+            active = step <= steps_of
+            weight = np.where(step > anneal_of, weight_after, 1.0)
+            reset = reset_of & penalised & (step == anneal_of + 1)
+            if reset.any():
+                state = _reset_adam(state, network, reset)
             forwards = [d.forward(network) for d in designs]
-            terms = [
-                _risk_terms(logits, y, with_risk=need_risks, with_scale=method == "irm")
-                for (logits, _), y in zip(forwards, labels)
-            ]
-            q = None
-            if method == "dro":
-                log_q = log_q + float(dro_step) * np.stack([t[0] for t in terms], axis=1)
-                q = np.exp(log_q - log_q.max(axis=1, keepdims=True))
-                q /= q.sum(axis=1, keepdims=True)
-            _, coefficients = _combine(terms, method, weight, q)
+            coefficients = [None] * n_envs
+            # Models of the same method at the same penalty weight this step form a group; each
+            # group's derivatives are computed on its rows alone, exactly as alone.
+            for (kind, w), rows in _groups(method_of, np.where(penalised, weight, 1.0)):
+                terms = [
+                    _risk_terms(
+                        logits[rows],
+                        y[rows],
+                        with_risk=kind in ("vrex", "dro"),
+                        with_scale=kind == "irm",
+                    )
+                    for (logits, _), y in zip(forwards, labels)
+                ]
+                q = None
+                if kind == "dro":
+                    log_q[rows] = log_q[rows] + dro_step_of[rows, None] * np.stack(
+                        [t[0] for t in terms], axis=1
+                    )
+                    q = np.exp(log_q[rows] - log_q[rows].max(axis=1, keepdims=True))
+                    q /= q.sum(axis=1, keepdims=True)
+                _, part = _combine(terms, kind, w, q)
+                if isinstance(rows, slice):
+                    coefficients = part
+                else:
+                    for e, c in enumerate(part):
+                        if coefficients[e] is None:
+                            coefficients[e] = np.empty_like(forwards[e][0])
+                        coefficients[e][rows] = c
             # The reference code divides the whole loss, L2 term included, by the penalty weight.
-            scale = 1.0 / weight if weight > 1.0 and penalised else 1.0
+            scale = np.where((weight > 1.0) & penalised, 1.0 / weight, 1.0)
+            if n_settings == 1:  # the plain float arithmetic of a single setting
+                scale = float(scale[0])
             parts = [
-                d.backward(network, scale * c, layer_inputs)
+                d.backward(
+                    network, (scale if n_settings == 1 else scale[:, None]) * c, layer_inputs
+                )
                 for d, (_, layer_inputs), c in zip(designs, forwards, coefficients)
             ]
-            gradient = _sum_networks(parts, network, scale * float(l2_weight))
+            gradient = _sum_networks(parts, network, scale * l2_weight)
             updated, state = _adam_step(network, gradient, state, learning_rate, active)
             if trace is not None:
                 change = updated._replace(
@@ -889,6 +994,44 @@ def _train(
                 trace.append((_norm(gradient), _norm(change)))
             network = updated
     return network
+
+
+def _groups(method_of, weight):
+    # ((method, penalty weight), rows) for each group of models that share both this step; rows
+    # is slice(None) when one group holds every model (no copies of the arrays then).
+    keys = list(zip(method_of.tolist(), weight.tolist()))
+    if len(set(keys)) == 1:
+        return [(keys[0], slice(None))]
+    groups = {}
+    for m, key in enumerate(keys):
+        groups.setdefault(key, []).append(m)
+    return [(key, np.array(rows)) for key, rows in groups.items()]
+
+
+def _reset_adam(state, network, models):
+    # Adam's state with the given models' moments and step counts set to a fresh start.
+    fresh = init_adam(network)
+
+    def pick(new, old):
+        return old._replace(
+            tuple(
+                np.where(models.reshape((-1,) + (1,) * (a.ndim - 1)), b, a)
+                for a, b in zip(old.weights, new.weights)
+            ),
+            tuple(
+                np.where(models.reshape((-1,) + (1,) * (a.ndim - 1)), b, a)
+                for a, b in zip(old.biases, new.biases)
+            ),
+        )
+
+    return type(state)(
+        np.where(models, fresh.steps, state.steps),
+        pick(fresh.first, state.first),
+        pick(fresh.second, state.second),
+        state.beta1,
+        state.beta2,
+        state.eps,
+    )
 
 
 def _norm(network) -> np.ndarray:
@@ -935,6 +1078,133 @@ def fit(network, environments, *, grey: bool = False, **training):
     pairs = _environment_pairs(network, environments, grey)
     options = {"penalty_weight": 1.0, "anneal_steps": 0, "dro_step": 0.01} | training
     return _train(network, pairs, **options)
+
+
+#: Options that :func:`fit_settings` lets each stacked setting choose for itself.
+SETTING_OPTIONS = (
+    "method",
+    "steps",
+    "penalty_weight",
+    "anneal_steps",
+    "dro_step",
+    "reset_at_switch",
+)
+
+
+def fit_settings(
+    network, environments, settings, *, grey: bool = False, trace: bool = False, **training
+):
+    """Train several settings on the same environments in one stack; one Network per setting.
+
+    Each setting is trained exactly as :func:`fit` would train it alone (to rounding: the
+    matrix products are grouped differently), but all of them in one loop, with each seed's
+    images read once per step for all settings. The step is memory-bound, so several
+    settings cost little more than one.
+
+    Parameters
+    ----------
+    network : Network
+        The starting models, one per seed (:func:`lib.learners.networks.init_network`); every
+        setting starts from them. Not modified.
+    environments : sequence of Environment, or one such sequence per setting
+        Shared by all settings (each seed's images are then read once per step for all of
+        them), or each setting's own (of equal shapes; stacked along the seeds, which still
+        saves the per-step overhead of separate runs).
+    settings : sequence of dict
+        Each a dict of the options in ``SETTING_OPTIONS`` (``method``, ``steps``,
+        ``penalty_weight``, ``anneal_steps``, ``dro_step``, ``reset_at_switch``) that differ
+        from ``training``.
+    grey : bool
+        Use the grey images.
+    trace : bool
+        Also return, per setting, the gradient and update norms of :func:`trace_training`,
+        each of shape ``(steps, n_models)`` with ``steps`` the largest of the settings' (a
+        setting whose steps are done has update norm zero from then on).
+    **training
+        Options shared by all settings (``learning_rate`` and ``l2_weight`` must be shared),
+        and defaults for the others, as for :func:`train`.
+
+    Returns
+    -------
+    list of Network, or (list of Network, list of (gradient_norm, update_norm)) with trace
+
+    Examples
+    --------
+    >>> from lib.worlds.coloured_digits import load_digit_pool
+    >>> images, digits = load_digit_pool()
+    >>> envs = sample_coloured_environments(
+    ...     images, digits, (0.9, 0.8), fractions=(0.5, 0.5), label_noise=0.25, n_seeds=2,
+    ...     rng=np.random.default_rng(0))
+    >>> network = init_network(128, (), n_models=2, rng=np.random.default_rng(1))
+    >>> options = {"steps": 30, "learning_rate": 0.01, "l2_weight": 0.001}
+    >>> erm, irm = fit_settings(network, envs, [{"method": "erm"},
+    ...     {"method": "irm", "penalty_weight": 1e4, "anneal_steps": 10}], **options)
+    >>> alone = fit(network, envs, method="erm", **options)
+    >>> bool(np.allclose(erm.weights[0], alone.weights[0], rtol=0, atol=1e-10))
+    True
+    """
+    if isinstance(settings, dict) or len(settings) < 1:
+        raise ValueError("settings must be a non-empty sequence of dicts")
+    for k, setting in enumerate(settings):
+        if not isinstance(setting, dict):
+            raise TypeError(f"settings[{k}] must be a dict, got {type(setting).__name__}")
+        unknown = set(setting) - set(SETTING_OPTIONS)
+        if unknown:
+            raise ValueError(
+                f"settings[{k}] has options {sorted(unknown)}; each setting may set only "
+                f"{SETTING_OPTIONS}"
+            )
+    if not isinstance(trace, bool):
+        raise TypeError(f"trace must be True or False, got {trace!r}")
+    n_settings = len(settings)
+    stacked = stack_networks([network] * n_settings)
+    own = len(environments) > 0 and all(isinstance(e, (list, tuple)) for e in environments)
+    if own:  # each setting its own environments: stacked along the seeds, read once each
+        if len(environments) != n_settings:
+            raise ValueError(
+                f"environments must be one sequence per setting ({n_settings}), "
+                f"got {len(environments)}"
+            )
+        for envs in environments:
+            _environment_pairs(network, envs, grey)  # validated for one stack of seeds
+            if len(envs) != len(environments[0]):
+                raise ValueError("every setting needs the same number of environments")
+        joined = [
+            Environment(
+                **{
+                    name: np.concatenate([getattr(e, name) for e in group])
+                    for name in ("features", "grey", "label", "colour")
+                }
+            )
+            for group in zip(*environments)
+        ]
+        pairs = _environment_pairs(stacked, joined, grey)
+        copies = 1
+    else:
+        pairs = _environment_pairs(network, environments, grey)  # one stack of seeds
+        joined, copies = environments, n_settings
+    designs = [
+        (_design(stacked, e, grey=grey, copies=copies), y) for e, (_, y) in zip(joined, pairs)
+    ]
+    defaults = {"penalty_weight": 1.0, "anneal_steps": 0, "dro_step": 0.01}
+    options = defaults | {"reset_at_switch": False} | training
+    for name in SETTING_OPTIONS:
+        if name in options or any(name in s for s in settings):
+            if name not in options and not all(name in s for s in settings):
+                raise ValueError(f"{name} must be given in training or in every setting")
+            options[name] = [s.get(name, options.get(name)) for s in settings]
+    record = [] if trace else None
+    trained = _train(
+        stacked, designs, trace=record, copies=copies, n_settings=n_settings, **options
+    )
+    n_seeds = network.n_models
+    parts = [np.arange(j * n_seeds, (j + 1) * n_seeds) for j in range(n_settings)]
+    networks = [trained.take(rows) for rows in parts]
+    if not trace:
+        return networks
+    gradient = np.array([t[0] for t in record])
+    update = np.array([t[1] for t in record])
+    return networks, [(gradient[:, rows], update[:, rows]) for rows in parts]
 
 
 def fit_and_score(network, environments, test, *, grey: bool = False, **training):
