@@ -5,7 +5,8 @@ import pytest
 from scipy.optimize import check_grad
 
 from lib.learners.invariance import (
-    METHODS,
+    INVARIANCE_METHODS,
+    SETTING_OPTIONS,
     Environment,
     accuracy,
     append_cue,
@@ -14,15 +15,15 @@ from lib.learners.invariance import (
     fit_and_score,
     fit_least_squares,
     fit_settings,
+    method_objective,
     mix_environments,
-    objective,
     pool_and_resplit,
     sample_coloured_environments,
     sample_sem,
     sem_coefficients,
     split_by_loss,
     trace_training,
-    train,
+    train_method,
 )
 from lib.learners.networks import backward, forward, init_network
 from lib.worlds.coloured_digits import load_digit_pool
@@ -67,18 +68,18 @@ def equal(a, b):
 
 
 @pytest.mark.parametrize("n_hidden", [0, 4])
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", INVARIANCE_METHODS)
 def test_every_objective_gradient_matches_finite_differences(n_hidden, method):
     params, environments = small_problem(n_hidden)
     q = np.array([[0.3, 0.7], [0.6, 0.4]])
     kwargs = {"method": method, "penalty_weight": 7.0, "group_weights": q}
 
     def value(vector, model):
-        return objective(unflatten(vector, params), environments, **kwargs)[0][model]
+        return method_objective(unflatten(vector, params), environments, **kwargs)[0][model]
 
     def gradient(vector, model):
         current = unflatten(vector, params)
-        _, coefficients = objective(current, environments, **kwargs)
+        _, coefficients = method_objective(current, environments, **kwargs)
         return sum(
             flatten(backward(current, x, c * (np.arange(2) == model)[:, None]))
             for (x, _), c in zip(environments, coefficients)
@@ -93,8 +94,8 @@ def test_irm_penalty_is_the_squared_scale_gradient_by_finite_differences():
     # The IRMv1 penalty is (d R_e(s f) / ds at s = 1)^2: check g_e against a central difference.
     params, environments = small_problem(0, n_models=1, sizes=(40,))
     base = environment_risks(params, environments)[0, 0]
-    erm = objective(params, environments, method="erm")[0][0]
-    irm = objective(params, environments, method="irm", penalty_weight=1.0)[0][0]
+    erm = method_objective(params, environments, method="erm")[0][0]
+    irm = method_objective(params, environments, method="irm", penalty_weight=1.0)[0][0]
     h = 1e-5
     shifted = [scale(params, 1 + sign * h) for sign in (1, -1)]
     risks = [environment_risks(p, environments)[0, 0] for p in shifted]
@@ -105,20 +106,20 @@ def test_irm_penalty_is_the_squared_scale_gradient_by_finite_differences():
 def test_vrex_penalty_is_the_variance_of_risks_and_dro_the_weighted_risk():
     params, environments = small_problem(3)
     risks = environment_risks(params, environments)
-    vrex = objective(params, environments, method="vrex", penalty_weight=2.0)[0]
+    vrex = method_objective(params, environments, method="vrex", penalty_weight=2.0)[0]
     assert vrex == pytest.approx(risks.mean(axis=1) + 2.0 * risks.var(axis=1))
     q = np.array([[1.0, 0.0], [0.25, 0.75]])
-    dro = objective(params, environments, method="dro", group_weights=q)[0]
+    dro = method_objective(params, environments, method="dro", group_weights=q)[0]
     assert dro == pytest.approx((q * risks).sum(axis=1))
 
 
 def test_penalties_vanish_with_one_environment_for_vrex_and_not_for_irm():
     params, environments = small_problem(0, sizes=(50,))
-    erm = objective(params, environments, method="erm")[0]
-    assert objective(params, environments, method="vrex", penalty_weight=9.0)[0] == (
+    erm = method_objective(params, environments, method="erm")[0]
+    assert method_objective(params, environments, method="vrex", penalty_weight=9.0)[0] == (
         pytest.approx(erm)
     )
-    assert np.all(objective(params, environments, method="irm", penalty_weight=9.0)[0] > erm)
+    assert np.all(method_objective(params, environments, method="irm", penalty_weight=9.0)[0] > erm)
 
 
 @pytest.mark.parametrize("sigma", [0.5, 1.0, 2.0])
@@ -155,10 +156,10 @@ def test_training_lowers_each_objective_and_erm_learns_a_separable_rule():
     params, environments = small_problem(0, sizes=(60, 60))
     for x, y in environments:
         y[:] = (x[..., 0] > 0).astype(int)
-    for method in METHODS:
+    for method in INVARIANCE_METHODS:
         kwargs = {"penalty_weight": 10.0} if method in ("irm", "vrex") else {}
-        before = objective(params, environments, method=method, **kwargs)[0]
-        trained = train(
+        before = method_objective(params, environments, method=method, **kwargs)[0]
+        trained = train_method(
             params,
             environments,
             method=method,
@@ -167,7 +168,7 @@ def test_training_lowers_each_objective_and_erm_learns_a_separable_rule():
             l2_weight=0.0,
             **kwargs,
         )
-        after = objective(trained, environments, method=method, **kwargs)[0]
+        after = method_objective(trained, environments, method=method, **kwargs)[0]
         assert np.all(after < before), method
     assert np.all(accuracy(trained, *environments[0]) > 0.9)
 
@@ -175,7 +176,7 @@ def test_training_lowers_each_objective_and_erm_learns_a_separable_rule():
 def test_train_does_not_modify_its_input_and_is_deterministic():
     params, environments = small_problem(2)
     copy = unflatten(flatten(params).copy(), params)
-    a = train(
+    a = train_method(
         params,
         environments,
         method="irm",
@@ -185,7 +186,7 @@ def test_train_does_not_modify_its_input_and_is_deterministic():
         penalty_weight=100.0,
         anneal_steps=2,
     )
-    b = train(
+    b = train_method(
         params,
         environments,
         method="irm",
@@ -275,20 +276,20 @@ def test_resplit_keeps_every_example_with_its_label_and_mixes_the_environments(p
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
-        (lambda p, e: objective(p, e, method="sgd"), ValueError, "method must be one of"),
+        (lambda p, e: method_objective(p, e, method="sgd"), ValueError, "method must be one of"),
         (
-            lambda p, e: objective(p, e, method="irm", penalty_weight=-1.0),
+            lambda p, e: method_objective(p, e, method="irm", penalty_weight=-1.0),
             ValueError,
             "penalty_weight must be non-negative",
         ),
         (
-            lambda p, e: objective(p, e, method="dro", group_weights=[[0.5, 0.6]] * 2),
+            lambda p, e: method_objective(p, e, method="dro", group_weights=[[0.5, 0.6]] * 2),
             ValueError,
             "group_weights must be",
         ),
-        (lambda p, e: objective(p, [], method="erm"), ValueError, "non-empty sequence"),
+        (lambda p, e: method_objective(p, [], method="erm"), ValueError, "non-empty sequence"),
         (
-            lambda p, e: objective(p, [(e[0][0], e[0][1] + 2)], method="erm"),
+            lambda p, e: method_objective(p, [(e[0][0], e[0][1] + 2)], method="erm"),
             ValueError,
             "must be 0/1",
         ),
@@ -297,26 +298,36 @@ def test_resplit_keeps_every_example_with_its_label_and_mixes_the_environments(p
             ValueError,
             "inputs must have shape",
         ),
-        (lambda p, e: objective([1, 2], e, method="erm"), TypeError, "network must be a Network"),
         (
-            lambda p, e: train(
+            lambda p, e: method_objective([1, 2], e, method="erm"),
+            TypeError,
+            "network must be a Network",
+        ),
+        (
+            lambda p, e: train_method(
                 p, e, method="irm", steps=1, learning_rate=0.1, l2_weight=0.0, reset_at_switch=1
             ),
             TypeError,
             "reset_at_switch must be True or False",
         ),
         (
-            lambda p, e: train(p, e, method="erm", steps=0, learning_rate=0.1, l2_weight=0.0),
+            lambda p, e: train_method(
+                p, e, method="erm", steps=0, learning_rate=0.1, l2_weight=0.0
+            ),
             ValueError,
             "steps must be",
         ),
         (
-            lambda p, e: train(p, e, method="erm", steps=1, learning_rate=0.0, l2_weight=0.0),
+            lambda p, e: train_method(
+                p, e, method="erm", steps=1, learning_rate=0.0, l2_weight=0.0
+            ),
             ValueError,
             "learning_rate must be positive",
         ),
         (
-            lambda p, e: train(p, e, method="erm", steps=1, learning_rate=0.1, l2_weight=-1.0),
+            lambda p, e: train_method(
+                p, e, method="erm", steps=1, learning_rate=0.1, l2_weight=-1.0
+            ),
             ValueError,
             "l2_weight must be non-negative",
         ),
@@ -410,7 +421,7 @@ def test_colour_blocks_give_the_dense_logits_and_gradients(pool, cue):
     np.testing.assert_allclose(flatten(dense.backward(params, c, layer_inputs)), reference)
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", INVARIANCE_METHODS)
 def test_fit_and_score_fast_path_equals_training_on_the_dense_features(pool, method):
     *envs, test = _colour_envs(pool, cue=method == "irm")
     params = init_network(test.features.shape[2], (), n_models=2, rng=np.random.default_rng(9))
@@ -423,7 +434,7 @@ def test_fit_and_score_fast_path_equals_training_on_the_dense_features(pool, met
         "anneal_steps": 20,
     }
     fast = fit_and_score(params, envs, test, **settings)
-    trained = train(params, [e.pair() for e in envs], **settings)
+    trained = train_method(params, [e.pair() for e in envs], **settings)
     reference = (
         np.mean([accuracy(trained, *e.pair()) for e in envs], axis=0),
         accuracy(trained, *test.pair()),
@@ -592,8 +603,9 @@ def test_fit_settings_rejects_bad_settings(pool):
     shared = {"steps": 5, "learning_rate": 0.01, "l2_weight": 0.0}
     with pytest.raises(ValueError, match="settings"):
         fit_settings(params, envs, [], **shared)
-    with pytest.raises(ValueError, match="learning_rate"):
+    with pytest.raises(ValueError, match="learning_rate") as error:
         fit_settings(params, envs, [{"method": "erm", "learning_rate": 0.1}], **shared)
+    assert str(SETTING_OPTIONS) in str(error.value)
     with pytest.raises(TypeError, match="settings\\[0\\]"):
         fit_settings(params, envs, ["erm"], **shared)
     with pytest.raises(ValueError, match="method"):

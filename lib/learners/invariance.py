@@ -35,7 +35,7 @@ Examples
 >>> sem_coefficients(1.0)["both"]
 (0.5, 0.5)
 >>> network = init_network(3, (), n_models=2, rng=np.random.default_rng(0))
->>> objective(network, [(np.zeros((2, 5, 3)), np.ones((2, 5)))], method="erm")[0].round(4)
+>>> method_objective(network, [(np.zeros((2, 5, 3)), np.ones((2, 5)))], method="erm")[0].round(4)
 array([0.6931, 0.6931])
 """
 
@@ -72,7 +72,7 @@ from .networks import (
 )
 
 __all__ = [
-    "METHODS",
+    "INVARIANCE_METHODS",
     "SETTING_OPTIONS",
     "Environment",
     "append_cue",
@@ -86,15 +86,15 @@ __all__ = [
     "fit_and_score",
     "fit_settings",
     "fit_least_squares",
-    "objective",
+    "method_objective",
     "sample_sem",
     "sem_coefficients",
     "trace_training",
-    "train",
+    "train_method",
 ]
 
-#: Training methods understood by :func:`objective` and :func:`train`.
-METHODS = ("erm", "irm", "vrex", "dro")
+#: Training methods understood by :func:`method_objective` and :func:`train_method`.
+INVARIANCE_METHODS = ("erm", "irm", "vrex", "dro")
 
 
 # --- The linear structural model -------------------------------------------------------------
@@ -209,7 +209,7 @@ class Environment:
     colour: np.ndarray
 
     def pair(self, *, grey: bool = False) -> tuple:
-        """Return ``(inputs, labels)``, as :func:`train` and :func:`accuracy` take them."""
+        """Return ``(inputs, labels)``, as :func:`train_method` and :func:`accuracy` take them."""
         return (self.grey if grey else self.features), self.label
 
 
@@ -561,7 +561,7 @@ def environment_risks(network, environments) -> np.ndarray:
     )
 
 
-def objective(
+def method_objective(
     network,
     environments,
     *,
@@ -571,7 +571,7 @@ def objective(
 ):
     """Return a method's training objective and its derivatives with respect to the logits.
 
-    The objective, before the L2 penalty and before :func:`train`'s rescaling, is
+    The objective, before the L2 penalty and before :func:`train_method`'s rescaling, is
 
     * ``erm``: ``mean_e R_e``;
     * ``irm``: ``mean_e R_e + penalty_weight * mean_e g_e^2``, with ``g_e`` the derivative of
@@ -604,15 +604,15 @@ def objective(
     --------
     >>> network = init_network(1, (), n_models=1, init="zeros", rng=np.random.default_rng(0))
     >>> env = (np.zeros((1, 2, 1)), np.array([[0, 1]]))
-    >>> value, coefficients = objective(network, [env, env], method="irm", penalty_weight=10.0)
+    >>> value, coefficients = method_objective(network, [env, env], method="irm", penalty_weight=10.0)
     >>> value.round(4), coefficients[0]
     (array([0.6931]), array([[ 0.125, -0.125]]))
     """
     environments = _check_environments(network, environments)
     if network.output != "logistic":
         raise ValueError(f"network must have a logistic output, got {network.output!r}")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method not in INVARIANCE_METHODS:
+        raise ValueError(f"method must be one of {INVARIANCE_METHODS}, got {method!r}")
     weight = check_finite(penalty_weight, "penalty_weight")
     if weight < 0:
         raise ValueError(f"penalty_weight must be non-negative, got {penalty_weight}")
@@ -625,7 +625,7 @@ def objective(
 def _combine(terms, method, weight, q):
     # The objective's value and its derivatives in the logits, from each environment's
     # (risk, d risk / d f, scale gradient g, d g / d f).
-    # The value is None when the risks were not computed (train, for ERM and IRMv1, whose
+    # The value is None when the risks were not computed (train_method, for ERM and IRMv1, whose
     # derivatives do not depend on them).
     n_envs = len(terms)
     derivatives_only = terms[0][0] is None
@@ -661,7 +661,7 @@ def _check_group_weights(group_weights, shape):
 # --- Training ---------------------------------------------------------------------------------
 
 
-def train(
+def train_method(
     network,
     environments,
     *,
@@ -690,7 +690,7 @@ def train(
     network : Network
         From :func:`lib.learners.networks.init_network` (logistic output); not modified.
     environments : sequence of (inputs, labels)
-        As for :func:`objective`.
+        As for :func:`method_objective`.
     method : {"erm", "irm", "vrex", "dro"}
     steps : int
         Full-batch Adam steps.
@@ -718,7 +718,7 @@ def train(
     >>> x = rng.standard_normal((1, 200, 2))
     >>> y = (x[..., 0] > 0).astype(int)
     >>> network = init_network(2, (), n_models=1, rng=rng)
-    >>> trained = train(network, [(x, y)], method="erm", steps=200, learning_rate=0.05,
+    >>> trained = train_method(network, [(x, y)], method="erm", steps=200, learning_rate=0.05,
     ...                 l2_weight=0.0)
     >>> float(accuracy(trained, x, y)[0]) > 0.95
     True
@@ -873,8 +873,8 @@ def _non_negative(value, name):
 
 
 def _known_method(value, name):
-    if value not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {value!r}")
+    if value not in INVARIANCE_METHODS:
+        raise ValueError(f"method must be one of {INVARIANCE_METHODS}, got {value!r}")
     return value
 
 
@@ -1043,7 +1043,7 @@ def _norm(network) -> np.ndarray:
 
 
 def _environment_pairs(network, environments, grey):
-    # Validated as train validates, then each environment's cheapest design (_design).
+    # Validated as train_method validates, then each environment's cheapest design (_design).
     if not all(isinstance(e, Environment) for e in environments):
         raise TypeError("environments must be Environment instances")
     pairs = _check_environments(network, [e.pair(grey=grey) for e in environments])
@@ -1061,7 +1061,7 @@ def fit(network, environments, *, grey: bool = False, **training):
     grey : bool
         Use the grey images instead of the coloured features (the grey-scale oracle).
     **training
-        Passed to :func:`train` (``method``, ``steps``, ``learning_rate``, ...).
+        Passed to :func:`train_method` (``method``, ``steps``, ``learning_rate``, ...).
 
     Examples
     --------
@@ -1122,7 +1122,7 @@ def fit_settings(
         setting whose steps are done has update norm zero from then on).
     **training
         Options shared by all settings (``learning_rate`` and ``l2_weight`` must be shared),
-        and defaults for the others, as for :func:`train`.
+        and defaults for the others, as for :func:`train_method`.
 
     Returns
     -------
@@ -1224,7 +1224,7 @@ def fit_and_score(network, environments, test, *, grey: bool = False, **training
     grey : bool
         Use the grey images instead of the coloured features (the grey-scale oracle).
     **training
-        Passed to :func:`train` (``method``, ``steps``, ``learning_rate``, ...).
+        Passed to :func:`train_method` (``method``, ``steps``, ``learning_rate``, ...).
 
     Returns
     -------
@@ -1266,7 +1266,7 @@ def trace_training(network, environments, *, grey: bool = False, **training):
     grey : bool
         Use the grey images.
     **training
-        As for :func:`train`.
+        As for :func:`train_method`.
 
     Returns
     -------
