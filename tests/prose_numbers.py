@@ -170,8 +170,8 @@ def untied_numbers(notebook, scope: str = "section") -> list[tuple[int, str]]:
 
     With ``scope="section"`` (the rule) a number is backed by the outputs of the code cells in its
     own ``##`` section, by any code cell's source, or by the metadata list. ``scope="notebook"``
-    lets the outputs of any cell back it: the old, looser rule, kept only for chapters that still
-    glue (``tests/test_prose_numbers.py``, ``STILL_GLUED``).
+    lets the outputs of any cell back it: the old, looser rule, which the tests use only to show
+    that it would pass a number the section rule fails.
     """
     if scope not in ("section", "notebook"):
         raise ValueError(f"scope must be 'section' or 'notebook', got {scope!r}")

@@ -4,11 +4,8 @@ The rule and its exceptions are in ``tests/prose_numbers.py``. nbval (``make tes
 makes sure the stored outputs equal a fresh run under each BLAS kernel it tries, so a number that
 passes here is also what a fresh run prints on those kernels.
 
-Chapters still being converted from MyST-NB glue to typed numbers (issue 24) are listed in
-``STILL_GLUED``. Until a chapter leaves that list it is held to the old, notebook-wide rule; a
-test fails as soon as a listed chapter has no glue left, so the list shrinks as chapters are
-converted, and a chapter off the list fails on any glue and on any number its section does not
-print. When the list is empty every chapter is held to the section rule.
+Every chapter is held to the section rule, and any MyST-NB glue fails (issue 24: JupyterLab shows
+glue roles as raw markup, so numbers are typed).
 """
 
 import json
@@ -20,10 +17,6 @@ from prose_numbers import glue_uses, prose_numbers, sections, untied_numbers
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 
-# Chapters that still use glue: the engineer who converts one removes it from here (README,
-# "Adding a chapter", item 6). Nothing may be added.
-STILL_GLUED: set[str] = set()  # every chapter is converted
-
 TYPE_IT = (
     "glue is not used any more (JupyterLab shows {glue:text} roles as raw markup): type the "
     "number in the markdown as an output of a code cell in the same ## section prints it, and "
@@ -33,26 +26,13 @@ TYPE_IT = (
 
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)
 def test_no_glue(notebook):
-    if notebook.name in STILL_GLUED:
-        pytest.skip("being converted from glue to typed numbers (STILL_GLUED)")
     glued = glue_uses(notebook)
     assert not glued, f"{notebook.name}: {TYPE_IT}; found (cell index, text): {glued}"
 
 
-@pytest.mark.parametrize("name", sorted(STILL_GLUED))
-def test_still_glued_lists_only_chapters_with_glue(name):
-    notebook = ROOT / "chapters" / name
-    assert notebook.is_file(), f"STILL_GLUED names {name}, which is not a chapter"
-    assert glue_uses(notebook), (
-        f"{name} has no glue left: remove it from STILL_GLUED in {pathlib.Path(__file__).name}, "
-        "so that the section rule holds for it"
-    )
-
-
 @pytest.mark.parametrize("notebook", CHAPTERS, ids=lambda p: p.name)
 def test_every_prose_number_is_backed_in_its_section(notebook):
-    scope = "notebook" if notebook.name in STILL_GLUED else "section"
-    untied = untied_numbers(notebook, scope=scope)
+    untied = untied_numbers(notebook, scope="section")
     assert not untied, (
         f"{notebook.name}: prose numbers that no output of a code cell in the same ## section "
         "prints, no code cell sets and the notebook's metadata prose_numbers.not_computed does "
@@ -143,7 +123,7 @@ def test_a_number_printed_only_in_another_section_does_not_back_it(tmp_path):
     ]
     path = _notebook(tmp_path, cells)
     assert untied_numbers(path) == [(2, "0.292")]
-    # The looser rule, kept only while a chapter is in STILL_GLUED, would have let it pass.
+    # The looser, notebook-wide rule would have let it pass.
     assert untied_numbers(path, scope="notebook") == []
     # A summary cell at the top of the conclusion backs it.
     cells.insert(3, _code("print(summary)", "gap 0.292\n"))

@@ -3,8 +3,7 @@
 ``make lab`` opens the chapters in JupyterLab with jupyterlab-myst (pinned in requirements.txt),
 which renders MyST roles and directives in markdown cells. This test starts that JupyterLab from
 the book's environment on 127.0.0.1, on a free port, with a random token, opens every chapter
-converted from glue (see ``STILL_GLUED`` in ``tests/test_prose_numbers.py``; the final state has
-none left) and the student edition of each (written by ``scripts/student_edition.py``'s
+and the student edition of each (written by ``scripts/student_edition.py``'s
 ``strip_solutions`` into a temporary folder) in headless Chromium, and checks that every markdown
 cell is rendered, that the rendered text shows every number the chapter's prose types, and that
 none of it is raw role or directive syntax (``{glue``, ``{cite``, ``{term``, a fence opening with
@@ -39,11 +38,9 @@ pytestmark = pytest.mark.browser
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 from prose_numbers import prose_numbers  # noqa: E402
-from test_prose_numbers import STILL_GLUED  # noqa: E402
 
-# Every chapter converted from glue to typed numbers (issue 24): chapters 00 and 01 first, and each
-# other chapter as soon as it leaves STILL_GLUED.
-CHAPTERS = sorted(p.name for p in (ROOT / "chapters").glob("*.ipynb") if p.name not in STILL_GLUED)
+# Every chapter, as JupyterLab shows it and as the student edition shows it.
+CHAPTERS = sorted(p.name for p in (ROOT / "chapters").glob("*.ipynb"))
 
 # Bounded waits (seconds): the server's start, a notebook's rendering.
 SERVER_START = 90
