@@ -5,8 +5,9 @@ import pytest
 from sklearn.neural_network import MLPClassifier
 
 from lib.learners.representation_repair import (
-    KINDS,
     METHODS,
+    REPAIR_DATA_KINDS,
+    CounterfactualTest,
     converged,
     counterfactual_test,
     curve_noise,
@@ -48,6 +49,7 @@ def world():
 
 def test_counterfactual_test_shows_each_image_in_both_colours():
     test = counterfactual_test(IMAGES[:30], DIGITS[:30], rng=np.random.default_rng(0))
+    assert isinstance(test, CounterfactualTest)
     assert np.array_equal(test.holds.digit, test.reversed.digit)
     assert np.array_equal(test.holds.label, test.reversed.label)
     assert np.all(test.holds.colour == test.holds.label)
@@ -82,7 +84,7 @@ def test_pretraining_on_an_always_agreeing_colour_learns_the_colour(world):
     assert scores["holds"] > 0.95 and scores["reversed"] < 0.2
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", REPAIR_DATA_KINDS)
 def test_repair_sets_are_label_balanced_and_drawn_from_the_pool(kind):
     rng = np.random.default_rng(1)
     pool = (IMAGES[:300], DIGITS[:300])

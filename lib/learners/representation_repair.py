@@ -4,7 +4,7 @@ Crux 4 of Kirk and Krueger (2022) asks whether fine-tuning can correct spurious 
 in pretrained representations, and with how little data. This module holds the pieces of a
 small experiment on coloured digits (:mod:`lib.worlds.coloured_digits`): a network is pretrained by
 ERM on images whose colour agrees with the label with probability ``p_agree``; it is then
-*repaired* with ``k`` labelled examples of one of three kinds (:data:`KINDS`) by one of six
+*repaired* with ``k`` labelled examples of one of three kinds (:data:`REPAIR_DATA_KINDS`) by one of six
 methods (:data:`METHODS`), and scored on a counterfactual test set in which every test image
 appears once in each colour.
 
@@ -64,7 +64,7 @@ from ..evidence.validation import (
 from ..worlds.coloured_digits import ColouredDigits, colour_digits
 
 __all__ = [
-    "KINDS",
+    "REPAIR_DATA_KINDS",
     "METHODS",
     "CounterfactualTest",
     "counterfactual_test",
@@ -87,7 +87,7 @@ __all__ = [
 ]
 
 #: Kinds of repair data understood by :func:`sample_repair_set`.
-KINDS = ("observational", "group_balanced", "interventional")
+REPAIR_DATA_KINDS = ("observational", "group_balanced", "interventional")
 
 #: Repair methods understood by :func:`repair`.
 METHODS = (
@@ -541,8 +541,8 @@ def sample_repair_set(
     n_examples = check_positive_int(n_examples, "n_examples")
     if n_examples % 4:
         raise ValueError(f"n_examples must be a multiple of 4, got {n_examples}")
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if kind not in REPAIR_DATA_KINDS:
+        raise ValueError(f"kind must be one of {REPAIR_DATA_KINDS}, got {kind!r}")
     p_observed = check_probability(p_observed, "p_observed")
     rng = check_generator(rng)
     p_agree = 0.5 if kind == "interventional" else p_observed
