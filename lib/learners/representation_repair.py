@@ -19,8 +19,9 @@ is the same ``MLPClassifier`` warm-started from the pretrained weights and train
 gradient descent (``solver="sgd"``, no momentum, constant step) for a fixed number of steps,
 which has no optimiser state, so that stopping and resuming it gives exactly the uninterrupted
 path (:func:`fine_tune_path` reads competence off that path step by step). No gradient is
-written by hand. When the book's batched network module lands, fine-tuning is the first
-candidate to move onto it: scikit-learn spends most of a small step in overhead.
+written by hand. Fine-tuning is the first candidate to move onto the book's batched network
+module, :mod:`lib.learners.networks` (not yet done): scikit-learn spends most of a small step in
+overhead.
 
 Examples
 --------
