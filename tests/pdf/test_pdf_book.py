@@ -88,3 +88,15 @@ def test_the_claims_table_is_a_table_with_every_check(built):
 def test_equations_reach_latex(built):
     tex, _ = built
     assert "\\begin{equation*}" in tex or "\\[" in tex
+
+
+def test_the_sources_ledger_is_a_chapter_with_every_row(built):
+    from lib.evidence.ledger import load_ledger
+
+    tex, _ = built
+    start = tex.index("\\chapter{The sources")
+    end = tex.index("\\chapter{", start + 1)
+    section = tex[start:end]
+    rows = load_ledger(ROOT / "reference" / "source_ledger.toml")["rows"]
+    missing = [row.id for row in rows if f"\\sphinxAtStartPar\n{row.id}\n" not in section]
+    assert not missing, f"ledger rows missing from the PDF: {missing}"
