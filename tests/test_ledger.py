@@ -5,7 +5,6 @@ that no longer exists (a chapter renamed a check or a heading), or when a chapte
 with a source in a section that no ledger row names.
 """
 
-import json
 import pathlib
 import re
 
@@ -348,13 +347,10 @@ def test_the_ledger_page_is_in_the_book_and_linked():
     assert re.search(r"myst_heading_anchors: 3", config)
 
 
-def test_stored_check_names_are_unique_across_chapters():
-    # A ledger row names a check by its name alone, so no two chapters may share one.
-    names = [
-        record["claim"]
-        for path in sorted(CHAPTERS.glob("*.ipynb"))
-        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]
-        for output in cell.get("outputs", [])
-        if (record := output.get("metadata", {}).get(CHECK_METADATA_KEY))
+def test_a_row_naming_a_check_stored_twice_fails(book, tmp_path):
+    gap = claim_greater("the gap exceeds noise", 0.4, 0.0, margin=0.05)
+    _chapter(book, "02", ["Again"], [gap])
+    assert stored_checks(book)["the gap exceeds noise"]["ambiguous"]
+    assert ledger_problems(_ledger(tmp_path, ROW), book) == [
+        "S01: more than one stored check is named 'the gap exceeds noise'"
     ]
-    assert len(names) == len(set(names))

@@ -335,8 +335,9 @@ def claims_labels(folder) -> dict:
 def stored_checks(folder) -> dict:
     """Return ``{check name: record}`` for every check stored in the notebooks of ``folder``.
 
-    Each record gains ``notebook`` (the file's stem). A name stored twice raises, since a
-    ledger row could not say which it means.
+    Each record gains ``notebook`` (the file's stem). A name stored in two places gets a record
+    marked ``ambiguous``, which :func:`ledger_problems` rejects if a row names it (a row could not
+    say which it means); other checks are unaffected.
     """
     folder = pathlib.Path(folder)
     if not folder.is_dir():
@@ -344,9 +345,10 @@ def stored_checks(folder) -> dict:
     checks = {}
     for path in sorted(folder.glob("*.ipynb")):
         for record in read_checks(path):
+            record = {"kind": "claim", **record, "notebook": path.stem}
             if record["claim"] in checks:
-                raise ValueError(f"check {record['claim']!r} is stored twice in {folder}")
-            checks[record["claim"]] = {"kind": "claim", **record, "notebook": path.stem}
+                record["ambiguous"] = True
+            checks[record["claim"]] = record
     return checks
 
 
@@ -407,6 +409,8 @@ def ledger_problems(ledger: dict, folder) -> list[str]:
         for name in row.supports + row.contradicts:
             if name not in checks:
                 problems.append(f"{row.id}: no stored check is named {name!r}")
+            elif checks[name].get("ambiguous"):
+                problems.append(f"{row.id}: more than one stored check is named {name!r}")
         for reference in row.tested_in + row.chapter_says:
             section_exists(row.id, reference)
         for item in row.printed:
