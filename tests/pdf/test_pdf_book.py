@@ -119,3 +119,15 @@ def test_the_student_pdf_has_no_solution_and_no_guide(built, edition):
     else:
         assert not solutions, "a solution reached the student PDF"
         assert not guide, "the instructor's guide reached the student PDF"
+
+
+def test_the_sources_ledger_is_a_chapter_with_every_row(built):
+    from lib.evidence.ledger import load_ledger
+
+    tex, _ = built
+    start = tex.index("\\chapter{The sources")
+    end = tex.index("\\chapter{", start + 1)
+    section = tex[start:end]
+    rows = load_ledger(ROOT / "reference" / "source_ledger.toml")["rows"]
+    missing = [row.id for row in rows if f"\\sphinxAtStartPar\n{row.id}\n" not in section]
+    assert not missing, f"ledger rows missing from the PDF: {missing}"
