@@ -430,7 +430,9 @@ def test_jtt_up_weights_exactly_the_errors_and_equals_the_plain_fit_at_weight_on
     rng = np.random.default_rng(3)
     data = colour_digits(IMAGES[:300], DIGITS[:300], p_agree=0.9, label_noise=0.0, rng=rng)
     net = pretrain(data, n_hidden=4, rng=rng)
-    repair_set = colour_digits(IMAGES[300:500], DIGITS[300:500], p_agree=0.8, label_noise=0.0, rng=rng)
+    repair_set = colour_digits(
+        IMAGES[300:500], DIGITS[300:500], p_agree=0.8, label_noise=0.0, rng=rng
+    )
     wrong = net.predict(repair_set.features) != repair_set.label
     assert wrong.any() and not wrong.all()
     fixed = jtt_last_layer(net, repair_set)
