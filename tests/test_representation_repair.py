@@ -15,6 +15,7 @@ from lib.learners.representation_repair import (
     fine_tune_path,
     group_accuracies,
     hidden_layer,
+    jtt_last_layer,
     leap_detection_rates,
     leap_share,
     pretrain,
@@ -423,3 +424,24 @@ def test_a_fit_that_never_converges_warns():
 
     with pytest.warns(ConvergenceWarning):
         _fit_to_convergence(make, data, rng=rng, restarts=2)
+
+
+def test_jtt_up_weights_exactly_the_errors_and_equals_the_plain_fit_at_weight_one():
+    rng = np.random.default_rng(3)
+    data = colour_digits(IMAGES[:300], DIGITS[:300], p_agree=0.9, label_noise=0.0, rng=rng)
+    net = pretrain(data, n_hidden=4, rng=rng)
+    repair_set = colour_digits(
+        IMAGES[300:500], DIGITS[300:500], p_agree=0.8, label_noise=0.0, rng=rng
+    )
+    wrong = net.predict(repair_set.features) != repair_set.label
+    assert wrong.any() and not wrong.all()
+    fixed = jtt_last_layer(net, repair_set)
+    assert fixed.errors_ == wrong.sum()
+    assert fixed.up_weight_ == pytest.approx((~wrong).sum() / wrong.sum())
+    plain = repair(net, repair_set, method="last_layer", steps=1, learning_rate=0.1, rng=rng)
+    unweighted = jtt_last_layer(net, repair_set, up_weight=1.0)
+    np.testing.assert_allclose(unweighted[-1].coef_, plain[-1].coef_, rtol=1e-6, atol=1e-8)
+    # Up-weighting the errors moves the fit towards them: it gets more of them right.
+    assert np.sum(fixed.predict(repair_set.features[wrong]) == repair_set.label[wrong]) >= np.sum(
+        plain.predict(repair_set.features[wrong]) == repair_set.label[wrong]
+    )

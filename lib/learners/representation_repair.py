@@ -19,9 +19,13 @@ is the same ``MLPClassifier`` warm-started from the pretrained weights and train
 gradient descent (``solver="sgd"``, no momentum, constant step) for a fixed number of steps,
 which has no optimiser state, so that stopping and resuming it gives exactly the uninterrupted
 path (:func:`fine_tune_path` reads competence off that path step by step). No gradient is
-written by hand. Fine-tuning is the first candidate to move onto the book's batched network
+written by hand. :func:`jtt_last_layer` repairs without group labels: the last layer refitted
+with the examples the deployed network gets wrong up-weighted (Just Train Twice's idea, Liu et
+al. 2021). Fine-tuning is the first candidate to move onto the book's batched network
 module, :mod:`lib.learners.networks` (not yet done): scikit-learn spends most of a small step in
-overhead.
+overhead. Profiled (cProfile, chapter 03 of 2026-12-07), the fine-tuning steps were about 13% of
+the chapter's time, the Adam-epochs rerun about 13%, L-BFGS fits about 23% and the probes about
+22%, so batching fine-tuning alone could save at most about an eighth of the chapter.
 
 Examples
 --------
@@ -75,6 +79,7 @@ __all__ = [
     "fine_tune_path",
     "group_accuracies",
     "hidden_layer",
+    "jtt_last_layer",
     "leap_detection_rates",
     "leap_share",
     "pretrain",
@@ -660,6 +665,58 @@ def _start_fine_tuning(model, data, *, head: str, learning_rate: float, rng) -> 
     elif head == "probe":
         tuned.coefs_[1], tuned.intercepts_[1] = _probe_head(model, data)
     return tuned
+
+
+def jtt_last_layer(model: MLPClassifier, data: ColouredDigits, *, up_weight: float | None = None):
+    """Refit ``model``'s last layer with the examples it gets wrong up-weighted (JTT's idea).
+
+    Just Train Twice (Liu et al. 2021) needs no group labels: it takes the examples that a
+    first, ERM-trained model misclassifies as a stand-in for the minority groups, and trains a
+    second model with those examples up-weighted by ``up_weight``. Here the first model is the
+    deployed network itself and the second fit is its last layer only (the standardised,
+    L2-penalised logistic regression of ``repair(method="last_layer")``, with example weights),
+    so that it can be set beside DFR's group-balanced last-layer fit. The default ``up_weight``
+    gives the error set the same total weight as the rest (correct / wrong examples), a rule
+    that needs no held-out group labels; Liu et al. tune it on group-labelled validation data.
+    Every example gets weight 1 if the model makes no error on ``data``.
+
+    Returns the fitted pipeline, with ``errors_`` (how many examples were up-weighted) and
+    ``up_weight_`` set on it.
+
+    Examples
+    --------
+    >>> from lib.worlds.coloured_digits import load_digit_pool, colour_digits
+    >>> rng = np.random.default_rng(0)
+    >>> images, digits = load_digit_pool()
+    >>> data = colour_digits(images[:300], digits[:300], p_agree=0.9, label_noise=0.0, rng=rng)
+    >>> model = pretrain(data, n_hidden=4, rng=rng)
+    >>> repair_set = colour_digits(images[300:500], digits[300:500], p_agree=0.8, label_noise=0.0, rng=rng)
+    >>> fixed = jtt_last_layer(model, repair_set)
+    >>> wrong = int(np.sum(model.predict(repair_set.features) != repair_set.label))
+    >>> fixed.errors_ == wrong, fixed.up_weight_ == (200 - wrong) / wrong
+    (True, True)
+    >>> jtt_last_layer(model, repair_set, up_weight=0.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: up_weight must be at least 1, got 0.5
+    """
+    layer = hidden_layer(model)
+    data = _check_data(data)
+    if up_weight is not None:
+        up_weight = check_finite(up_weight, "up_weight")
+        if up_weight < 1:
+            raise ValueError(f"up_weight must be at least 1, got {up_weight}")
+    with _one_thread():
+        wrong = model.predict(data.features) != data.label
+        n_wrong = int(wrong.sum())
+        if up_weight is None:
+            up_weight = (data.n - n_wrong) / n_wrong if n_wrong else 1.0
+        weights = np.where(wrong, up_weight, 1.0)
+        fitted = _last_layer(layer).fit(
+            data.features, data.label, logisticregression__sample_weight=weights
+        )
+    fitted.errors_, fitted.up_weight_ = n_wrong, float(up_weight)
+    return fitted
 
 
 _HEADS = {"fine_tune": "pretrained", "fine_tune_new_head": "new", "lp_ft": "probe"}
