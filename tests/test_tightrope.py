@@ -8,6 +8,7 @@ from lib.worlds.tightrope import (
     ACTIONS,
     CLIMB,
     HOLD,
+    LEFT,
     RIGHT,
     Tightrope,
     dagger_table,
@@ -30,6 +31,14 @@ def test_transitions_are_distributions_and_net_returns_to_centre():
         np.testing.assert_allclose(tensor.sum(axis=-1), 1.0)
     net = transition_tensor(Tightrope(net=True))
     assert np.all(net[3, :, 1] == 1.0)
+
+
+def test_low_rope_lets_a_fallen_walker_stand_up_by_holding_or_climbing_only():
+    low = transition_tensor(Tightrope(low=True))
+    np.testing.assert_allclose(low.sum(axis=-1), 1.0)
+    assert low[3, HOLD, 1] == 1.0 and low[3, CLIMB, 1] == 1.0
+    assert low[3, LEFT, 3] == 1.0 and low[3, RIGHT, 3] == 1.0
+    np.testing.assert_array_equal(low[:3], transition_tensor(ROPE)[:3])
 
 
 def test_expert_never_falls_so_its_demonstrations_show_no_fall():
@@ -108,6 +117,7 @@ def test_fit_table_backs_off_to_pooled_frequencies():
     [
         (lambda: Tightrope(gust=1.5), "gust"),
         (lambda: Tightrope(net="yes"), "net"),
+        (lambda: Tightrope(low=1), "low"),
         (lambda: fit_table(np.ones((1, 4, 3)), backoff=1.0), "shape"),
         (lambda: fit_table(np.ones((1, 4, 4)), backoff=0.0), "backoff"),
         (

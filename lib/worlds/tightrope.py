@@ -14,7 +14,10 @@ costs 1, until it takes the one action that climbs back to the centre (``CLIMB``
 ``CLIMB`` does nothing, like holding). The expert steps towards the centre and climbs when
 fallen, so it never falls and never shows a fallen state. In the **control** world
 (``net=True``) a net returns a fallen walker to the centre after one step whatever it does:
-deviations do not accumulate.
+deviations do not accumulate, whatever the learner. On a **low** rope (``low=True``) a fallen
+walker is back at the centre if it holds still as well as if it climbs: whether its deviations
+accumulate then depends on what the learner does in the state it never saw, not on the world
+alone.
 
 The learner is a table fitted to the expert's labels by counting: in a state with ``n``
 labelled visits it plays action ``a`` with probability ``(n_a + backoff * f_a) / (n + backoff)``,
@@ -96,6 +99,10 @@ class Tightrope:
     net : bool
         If True, a fallen walker is back at the centre after one step whatever it does (the
         control world, where deviations do not accumulate).
+    low : bool
+        If True, a fallen walker gets back to the centre by holding as well as by climbing (a
+        rope low enough to stand up from): recovery then depends on the learner's behaviour in
+        the fallen state.
 
     Examples
     --------
@@ -108,12 +115,15 @@ class Tightrope:
     half_width: int = 1
     gust: float = 0.2
     net: bool = False
+    low: bool = False
 
     def __post_init__(self):
         check_positive_int(self.half_width, "half_width")
         check_probability(self.gust, "gust")
         if not isinstance(self.net, bool):
             raise TypeError(f"net must be a bool, got {self.net!r}")
+        if not isinstance(self.low, bool):
+            raise TypeError(f"low must be a bool, got {self.low!r}")
 
     @property
     def n_states(self) -> int:
@@ -149,6 +159,8 @@ def transition_tensor(world: Tightrope) -> np.ndarray:
     [0.1, 0.8, 0.1, 0.0]
     >>> P[3, HOLD].tolist(), P[3, CLIMB].tolist()  # fallen: stuck unless it climbs
     ([0.0, 0.0, 0.0, 1.0], [0.0, 1.0, 0.0, 0.0])
+    >>> transition_tensor(Tightrope(low=True))[3, HOLD].tolist()  # a low rope: holding works too
+    [0.0, 1.0, 0.0, 0.0]
     """
     world = _check_world(world)
     width, n = world.half_width, world.n_states
@@ -162,6 +174,9 @@ def transition_tensor(world: Tightrope) -> np.ndarray:
     tensor[world.fallen, :, world.fallen] = 1.0
     tensor[world.fallen, CLIMB] = 0.0
     tensor[world.fallen, CLIMB, world.centre] = 1.0
+    if world.low:
+        tensor[world.fallen, HOLD] = 0.0
+        tensor[world.fallen, HOLD, world.centre] = 1.0
     if world.net:
         tensor[world.fallen] = 0.0
         tensor[world.fallen, :, world.centre] = 1.0
