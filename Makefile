@@ -23,7 +23,7 @@ help:
 	@echo "make test   - run every test: unit tests, doctests, nbval over chapters/, strict build, browser"
 	@echo "make test-browser - load every built page in headless Chromium; screenshots in $(BUILD)/screenshots"
 	@echo "make student - the student edition: notebooks without solutions, and a book built from them"
-	@echo "make pdf    - the printable book, $(BUILD)/latex/book.pdf (needs TeX Live: see the README)"
+	@echo "make pdf    - the printable book, $(BUILD)/latex/book.pdf, and the student edition's (needs TeX Live: see the README)"
 	@echo "make lab    - open the chapters in JupyterLab with the book's environment"
 	@echo "make outputs - re-execute chapters/ and store their outputs (after editing a chapter)"
 	@echo "make timings - time each chapter on a fresh kernel against the floor: reference/timings.csv"
@@ -54,13 +54,16 @@ student: $(STAMP)
 	@echo "Student notebooks: $(CURDIR)/$(BUILD)/student/notebooks"
 	@echo "Student book: file://$(CURDIR)/$(BUILD)/student/_build/html/index.html"
 
-# The printable book through XeLaTeX, from Debian's TeX Live packages (README, "A printable book").
-# It renders the chapters' stored outputs (the ones make test verifies against a fresh run).
+# The printable book and the student edition's (no solutions, no instructor's guide) through
+# XeLaTeX, from Debian's TeX Live packages (README, "A printable book"). Both render the chapters'
+# stored outputs (the ones make test verifies against a fresh run).
 pdf: $(STAMP)
 	@command -v xelatex >/dev/null && command -v latexmk >/dev/null || { echo "make pdf needs xelatex and latexmk: apt-get install $(TEX_PACKAGES)" >&2; exit 1; }
 	$(BIN)/python tests/prime_build_cache.py chapters $(BUILD)/.jupyter_cache
 	$(BIN)/jupyter-book build . --builder pdflatex $(JB_FLAGS)
-	@echo "The PDF is built: $(CURDIR)/$(BUILD)/latex/book.pdf"
+	$(BIN)/python scripts/student_edition.py
+	$(BIN)/jupyter-book build $(BUILD)/student/src --path-output $(BUILD)/student --builder pdflatex $(JB_FLAGS)
+	@echo "The PDFs are built: $(CURDIR)/$(BUILD)/latex/book.pdf and the student edition's, $(CURDIR)/$(BUILD)/student/_build/latex/book.pdf"
 
 test: test-lint test-lib test-notebooks
 	$(BIN)/python tests/prime_build_cache.py chapters $(BUILD)/.jupyter_cache

@@ -174,3 +174,35 @@ def test_instructor_guide_names_only_exercises_that_exist():
     named = re.findall(r'"([^"]+)"', homework)
     assert len(named) >= 10
     assert set(named) <= titles, sorted(set(named) - titles)
+
+
+def test_instructor_guide_names_only_labels_chapters_and_sections_that_exist():
+    """The guide's exercise labels, chapter links, per-chapter questions and the sections its
+    session plan runs live are all in the chapters (the plan's table also checks its sections
+    when the book is built; this says which one is stale without a build)."""
+    import json
+    import re
+
+    root = pathlib.Path(__file__).parents[1]
+    labels, headings = set(), {}
+    for path in sorted((root / "chapters").glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        labels |= set(re.findall(r"^```\{exercise\}[^\n]*\n:label:\s*(\S+)", text, re.M))
+        headings[path.name[:2]] = re.findall(r"^#{2,4} (.+)$", text, re.M)
+    guide = (root / "reference" / "instructor_guide.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"(?<![\w-])(ex-[a-z0-9][\w-]*[a-z0-9])", guide))
+    assert named, "the guide names no exercise by its label"
+    assert named <= labels, f"the guide names labels no chapter sets: {sorted(named - labels)}"
+    links = re.findall(r"\]\(\.\./chapters/([\w]+)\)", guide)
+    missing = [name for name in links if not (root / "chapters" / f"{name}.ipynb").exists()]
+    assert links and not missing, f"the guide links chapters that do not exist: {missing}"
+    questions = re.findall(r"^- \*\*(\d\d)\.\*\*", guide, re.M)
+    assert questions == sorted(headings), "one discussion question per chapter, in order"
+    answers = guide[guide.index("## Questions for discussion") :].count("*Answer.*")
+    assert answers == len(questions), "every discussion question has its answer"
+    live = re.findall(r'\("(\d\d)", "([^"]+)"\)', guide)
+    assert live, "the session plan runs nothing live"
+    for number, heading in live:
+        found = [h for h in headings.get(number, []) if h.startswith(heading)]
+        assert len(found) == 1, f"chapter {number} has {len(found)} sections starting {heading!r}"

@@ -111,6 +111,19 @@ def test_cue_units_set_which_cue_a_frog_leans_on():
     assert eye.snap_probability(pellet)[0] > 0.9 > 0.2 > buzz.snap_probability(pellet)[0]
 
 
+def test_a_frog_trained_on_another_goal_follows_it_where_the_link_is_broken():
+    rng = np.random.default_rng(4)
+    kinds, cues = sample_objects(FrogWorld(0.5, 0.5, 0.5), 2_000, noise=(0.2, 0.2), rng=rng)
+    pellet, pale_fly = [[1.0, 0.0]], [[0.0, 1.0]]
+    options = dict(cue_scale=(1, 1), penalty=1.0, beta=10.0, snap_cost=0.3)
+    dots = fit_frog(cues, kinds, target="black dots", **options)
+    flies = fit_frog(cues, kinds, **options)
+    assert dots.food_probability(pellet)[0] > 0.9 > dots.food_probability(pale_fly)[0]
+    assert flies.food_probability(pale_fly)[0] > 0.9 > flies.food_probability(pellet)[0]
+    with pytest.raises(ValueError, match="target must be one of"):
+        fit_frog(cues, kinds, target="frogs", **options)
+
+
 def test_profile_endpoints_are_the_goals_flies_and_black_dots():
     _, kinds, _, snaps = _frog_and_snaps(FrogWorld(0.5, 0.2, 0.2), (1.0, 1.0), seed=13)
     profile = profile_fly_share(kinds, snaps, [0.0, 1.0])

@@ -237,6 +237,40 @@ def test_adam_takes_the_hand_computed_steps():
     assert isinstance(state, AdamState)
 
 
+def test_per_layer_learning_rates_scale_each_layers_adam_step():
+    # One step size per layer moves each layer as a single step size of that value would;
+    # the same rate for every layer is the scalar case exactly.
+    network = init_network(3, (4, 5), n_models=2, rng=np.random.default_rng(1))
+    x, y = np.random.default_rng(2).standard_normal((6, 3)), [0, 1, 0, 1, 1, 0]
+    _, gradient = objective(network, x, y)
+    rates = (0.1, 0.02, 0.003)
+    mixed, _ = adam_step(network, gradient, init_adam(network), learning_rate=rates)
+    for layer, rate in enumerate(rates):
+        single, _ = adam_step(network, gradient, init_adam(network), learning_rate=rate)
+        np.testing.assert_array_equal(mixed.weights[layer], single.weights[layer])
+        np.testing.assert_array_equal(mixed.biases[layer], single.biases[layer])
+    same = train(network, x, y, learning_rate=[0.05] * 3, max_steps=20, gradient_tol=0.0)
+    scalar = train(network, x, y, learning_rate=0.05, max_steps=20, gradient_tol=0.0)
+    np.testing.assert_array_equal(parameter_vector(same.network), parameter_vector(scalar.network))
+
+
+def test_per_layer_learning_rates_are_validated():
+    network = init_network(3, (4,), n_models=1, rng=np.random.default_rng(0))
+    x, y = np.ones((2, 3)), [0, 1]
+    with pytest.raises(ValueError, match="one number per layer"):
+        train(network, x, y, learning_rate=[0.1], max_steps=1)
+    with pytest.raises(ValueError, match="one number per layer"):
+        train(network, x, y, learning_rate=[[0.1, 0.1]], max_steps=1)
+    with pytest.raises(ValueError, match="learning_rate must be positive"):
+        train(network, x, y, learning_rate=[0.1, -0.1], max_steps=1)
+    with pytest.raises(ValueError, match="learning_rate"):
+        train(network, x, y, learning_rate=[0.1, np.inf], max_steps=1)
+    with pytest.raises(TypeError, match="learning_rate"):
+        train(network, x, y, learning_rate="0.1", max_steps=1)
+    with pytest.raises(TypeError, match="learning_rate"):
+        train(network, x, y, learning_rate=True, max_steps=1)
+
+
 def test_adam_leaves_inactive_models_and_their_state_alone():
     network = init_network(2, (3,), n_models=2, rng=np.random.default_rng(0))
     _, gradient = objective(network, np.ones((4, 2)), [0, 1, 0, 1])

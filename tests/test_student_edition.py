@@ -1,12 +1,19 @@
 """The student edition removes every solution and nothing else, and what is left runs as verified.
 
 The chapters' own outputs are checked against a fresh run by nbval (``make test-notebooks``). A
-student notebook is a chapter with its solutions cut out; if no code cell follows the first
-removed solution, its code cells are a prefix of the chapter's, so they run exactly as the
-verified chapter does up to the exercises. These tests check that structure for every chapter,
-and :func:`strip_solutions` on small notebooks made here.
+student notebook is a chapter with its solutions cut out, and a solution may sit anywhere, beside
+the idea it practises. These tests enforce, on every chapter, what README "Exercises" promises
+so that the cells the student keeps still compute what they computed in the verified chapter: a
+solution that some kept code cell follows draws random numbers only through
+``exercise_rng(rng, label)`` and assigns no name a later kept cell reads (an AST analysis). They
+also check the format: each ``{exercise}`` is followed by a code cell tagged ``starter`` before
+its solution, each self-check key in a starter is verified both ways by that exercise's
+solution, and a chapter sets at least four exercises, each opening with its kind. And they test
+:func:`strip_solutions` and :func:`write_edition` (no instructor's guide) on small projects.
 """
 
+import ast
+import dataclasses
 import fnmatch
 import json
 import pathlib
@@ -86,6 +93,209 @@ def test_strip_rejects_what_is_not_a_notebook():
         strip_solutions(["cells"])
 
 
+# ---------------------------------------------------------------------------------------------
+# The rules of README "Exercises" that make a solution removable wherever it sits.
+
+_TOKEN = re.compile(
+    r"^```\{(?P<kind>exercise|solution-start|solution-end)\}[^\n]*(?P<rest>(?:\n(?!```).*)*)",
+    re.M,
+)
+_LABEL = re.compile(r"^:label:\s*(\S+)", re.M)
+_KIND = re.compile(r"^\s*\*(Predict|Extend|Break|Open)\.\*", re.M)
+
+
+@dataclasses.dataclass
+class Exercise:
+    label: str
+    text: str = ""
+    starter: dict | None = None  # the first code cell after the exercise, if tagged starter
+    untagged: dict | None = None  # or the untagged code cell found there instead
+    solution: list = dataclasses.field(default_factory=list)  # (index, code cell) pairs
+
+
+def exercise_layout(notebook):
+    """The chapter's exercises (in order) and, for each code cell, the exercise whose solution
+    holds it (None outside solutions)."""
+    exercises, owner, pending, inside = {}, [], None, None
+    for cell in notebook["cells"]:
+        if cell["cell_type"] != "markdown":
+            owner.append(inside)
+            if cell["cell_type"] != "code":
+                continue
+            if inside is not None:
+                exercises[inside].solution.append((len(owner) - 1, cell))
+            elif pending is not None:
+                tags = cell.get("metadata", {}).get("tags", [])
+                field = "starter" if "starter" in tags else "untagged"
+                setattr(exercises[pending], field, cell)
+                pending = None
+            continue
+        owner.append(inside)
+        for token in _TOKEN.finditer("".join(cell["source"])):
+            kind, line = token.group("kind"), token.group(0).splitlines()[0]
+            if kind == "exercise":
+                label = _LABEL.search(token.group("rest"))
+                assert label, f"an exercise has no :label: ({line})"
+                pending = label.group(1)
+                exercises[pending] = Exercise(pending, token.group("rest"))
+            elif kind == "solution-start":
+                inside, pending = line.split("}", 1)[1].strip(), None
+                assert inside in exercises, f"a solution for {inside}, which is not set before it"
+            else:
+                inside = None
+        owner[-1] = owner[-1] or inside
+    return list(exercises.values()), owner
+
+
+def _code(cell):
+    source = "".join(cell["source"])
+    # IPython's magics and shell lines are not Python; the chapters use none, but keep parsing.
+    return ast.parse("\n".join(line for line in source.splitlines() if line[:1] not in "%!"))
+
+
+class _Bindings(ast.NodeVisitor):
+    """Names a cell binds at module level (a function's own locals are not)."""
+
+    def __init__(self):
+        self.names = set()
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, ast.Store | ast.Del):
+            self.names.add(node.id)
+
+    def visit_FunctionDef(self, node):
+        self.names.add(node.name)
+
+    visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
+
+    def visit_Lambda(self, node):
+        pass
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_Lambda
+
+    def visit_Import(self, node):
+        self.names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+
+    visit_ImportFrom = visit_Import
+
+
+def _bound(node):
+    visitor = _Bindings()
+    visitor.visit(node)
+    return visitor.names
+
+
+def _read(node):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _rng_uses_outside_exercise_rng(tree):
+    allowed = {
+        id(call.args[0])
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id == "exercise_rng"
+        and call.args
+    }
+    return [
+        n.lineno
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Name) and n.id == "rng" and id(n) not in allowed
+    ]
+
+
+def solution_problems(notebook):
+    """What breaks README's promise that removing a solution changes no later kept cell."""
+    exercises, owner = exercise_layout(notebook)
+    cells = notebook["cells"]
+    kept = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and owner[i] is None]
+    problems = []
+    for exercise in exercises:
+        if not exercise.solution:
+            continue
+        last = exercise.solution[-1][0]
+        later = [i for i in kept if i > last]
+        if not later:
+            continue  # nothing kept runs after it: it cannot change a kept cell
+        assigned = set()
+        for _, cell in exercise.solution:
+            tree = _code(cell)
+            assigned |= _bound(tree)
+            if lines := _rng_uses_outside_exercise_rng(tree):
+                problems.append(
+                    f"{exercise.label}: its solution uses the chapter's rng (line {lines[0]}); "
+                    f'draw from exercise_rng(rng, "{exercise.label}") instead'
+                )
+        # A later kept cell must not read one of these names before a kept cell rebinds it.
+        live = set(assigned)
+        for i in later:
+            bound_here = set()
+            for statement in _code(cells[i]).body:
+                if stale := (_read(statement) & live) - bound_here:
+                    problems.append(
+                        f"{exercise.label}: its solution assigns {sorted(stale)}, which a "
+                        f"later cell ({i}) reads; rename them in the solution"
+                    )
+                    live -= stale
+                bound_here |= _bound(statement)
+            live -= bound_here
+    return problems
+
+
+def _keys(cells, function):
+    """The 16-hex keys passed as key=... to ``function`` in ``cells`` (a literal or a name bound
+    to one in the same cells)."""
+    trees = [_code(c) for c in cells]
+    constants = {
+        target.id: node.value.value
+        for tree in trees
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    keys = []
+    for tree in trees:
+        for call in ast.walk(tree):
+            if not (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Name | ast.Attribute)
+                and getattr(call.func, "id", getattr(call.func, "attr", None)) == function
+            ):
+                continue
+            for keyword in call.keywords:
+                if keyword.arg != "key":
+                    continue
+                value = keyword.value
+                if isinstance(value, ast.Name):
+                    keys.append(constants.get(value.id, value.id))
+                elif isinstance(value, ast.Constant):
+                    keys.append(value.value)
+    return keys
+
+
+def format_problems(notebook):
+    """Every exercise has a starter cell before its solution; every self-check key in a starter
+    is verified, both ways, by its own solution."""
+    problems = []
+    for exercise in exercise_layout(notebook)[0]:
+        if exercise.starter is None:
+            problems.append(
+                f"{exercise.label}: the first code cell after it is not tagged starter"
+                if exercise.untagged is not None and not exercise.solution
+                else f"{exercise.label}: no code cell tagged starter before its solution"
+            )
+            continue
+        checked = _keys([exercise.starter], "check_answer")
+        verified = _keys([cell for _, cell in exercise.solution], "verify_self_check")
+        if missing := [key for key in checked if key not in verified]:
+            problems.append(
+                f"{exercise.label}: no verify_self_check in its solution for the key(s) {missing}"
+            )
+    return problems
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_each_chapter_loses_its_solutions_and_keeps_the_rest_as_verified(path):
     chapter = json.loads(path.read_text(encoding="utf-8"))
@@ -95,16 +305,102 @@ def test_each_chapter_loses_its_solutions_and_keeps_the_rest_as_verified(path):
     assert removed == starts, "every solution is removed"
     assert "{solution" not in text, "a solution survives in the student notebook"
     assert removed >= 1, "a chapter without solutions would have no exercises to set"
-    code = [c for c in chapter["cells"] if c["cell_type"] == "code"]
+    _, owner = exercise_layout(chapter)
+    outside = [
+        c for i, c in enumerate(chapter["cells"]) if c["cell_type"] == "code" and not owner[i]
+    ]
     kept = [c for c in student["cells"] if c["cell_type"] == "code"]
-    # The kept code cells, outputs included, are the chapter's first ones: they run as verified.
-    assert kept == code[: len(kept)]
-    cells = student["cells"]
-    first_exercise = next(
-        (i for i, c in enumerate(cells) if "{exercise}" in "".join(c["source"])), len(cells)
+    # The kept code cells, outputs included, are the chapter's own outside its solutions.
+    assert kept == outside
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_removing_a_solution_changes_no_later_cell(path):
+    """README "Exercises": a solution that a kept code cell follows draws only from
+    exercise_rng and assigns no name a later kept cell reads, so the student notebook's stored
+    outputs are the verified chapter's."""
+    assert not solution_problems(json.loads(path.read_text(encoding="utf-8")))
+
+
+# Chapters whose engineers are bringing their exercises into the format (issue 31); the
+# coordinator empties this when they land.
+BEING_BROUGHT_TO_FOUR = {"02", "03", "04", "05", "07", "08", "09"}
+_REASON = "chapters 02-05, 07-09 are being brought to four by their engineers"
+CHAPTERS_IN_FORMAT = [
+    pytest.param(
+        path,
+        id=path.stem,
+        marks=[pytest.mark.xfail(reason=_REASON, strict=False)]
+        if path.name[:2] in BEING_BROUGHT_TO_FOUR
+        else [],
     )
-    assert all(c["cell_type"] == "markdown" for c in cells[first_exercise:]), (
-        "a code cell after the exercises would run without the solutions before it"
+    for path in CHAPTERS
+]
+
+
+@pytest.mark.parametrize("path", CHAPTERS_IN_FORMAT)
+def test_each_exercise_has_a_starter_and_its_self_checks_are_verified(path):
+    assert not format_problems(json.loads(path.read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("path", CHAPTERS_IN_FORMAT)
+def test_each_chapter_sets_four_exercises_each_saying_its_kind(path):
+    exercises, _ = exercise_layout(json.loads(path.read_text(encoding="utf-8")))
+    assert len(exercises) >= 4, f"{len(exercises)} exercises; README asks for at least four"
+    unnamed = [e.label for e in exercises if not _KIND.search(e.text)]
+    assert not unnamed, (
+        f"these do not open with *Predict.*, *Extend.*, *Break.* or *Open.*: {unnamed}"
+    )
+
+
+def _exercise(label, starter, solution, *, after=()):
+    """An exercise, its starter and solution cells, and kept code cells after them."""
+    return [
+        new_markdown_cell(f"```{{exercise}} T\n:label: {label}\n*Predict.* Do it.\n```"),
+        *([new_code_cell(starter, metadata={"tags": ["starter"]})] if starter else []),
+        new_markdown_cell(f"```{{solution-start}} {label}\n:class: dropdown\n```"),
+        *[new_code_cell(code) for code in solution],
+        new_markdown_cell("```{solution-end}\n```"),
+        *[new_code_cell(code) for code in after],
+    ]
+
+
+def test_a_solution_before_kept_cells_may_use_only_its_own_stream_and_names():
+    good = _notebook(
+        new_code_cell("rng = np.random.default_rng(1)\nx = rng.random()"),
+        *_exercise(
+            "ex-a",
+            "answer = None\ncheck_answer(answer, key=KEY, tolerance=0.1)",
+            ['mine = exercise_rng(rng, "ex-a").random()\nanswer = mine'],
+            after=["answer = None\nprint(answer, x)", "y = rng.random()"],
+        ),
+    )
+    assert solution_problems(good) == []
+    bad = _notebook(
+        new_code_cell("rng = np.random.default_rng(1)\nx = rng.random()"),
+        *_exercise("ex-a", "pass", ["z = rng.random()\nx = 2", "def f():\n    return 1"]),
+        new_code_cell("print(x + f())"),
+    )
+    problems = solution_problems(bad)
+    assert len(problems) == 2
+    assert "uses the chapter's rng" in problems[0]
+    assert "assigns ['f', 'x']" in problems[1]
+    # At the very end of a chapter nothing kept follows, so a solution may do as it likes.
+    assert solution_problems(_notebook(*_exercise("ex-a", "pass", ["x = rng.random()"]))) == []
+
+
+def test_each_exercise_needs_a_starter_whose_keys_its_solution_verifies():
+    key = "0123456789abcdef"
+    checked = f'answer = None\ncheck_answer(answer, key="{key}", tolerance=0.1)'
+    verified = f'verify_self_check(0.5, wrong=0.9, key="{key}", tolerance=0.1)'
+    assert format_problems(_notebook(*_exercise("ex-a", checked, [verified]))) == []
+    assert (
+        "no verify_self_check"
+        in format_problems(_notebook(*_exercise("ex-a", checked, ["print(1)"])))[0]
+    )
+    assert (
+        "no code cell tagged starter"
+        in format_problems(_notebook(*_exercise("ex-a", None, [verified])))[0]
     )
 
 
@@ -128,8 +424,13 @@ def test_write_edition_copies_the_project_with_the_student_chapters(tmp_path):
     for path in written:
         assert (src / "chapters" / path.name).read_text() == path.read_text()
         nbformat.validate(nbformat.reads(path.read_text(encoding="utf-8"), as_version=4))
-    for name in extras + ["intro.md", "references.bib", "_toc.yml"]:
+    for name in extras + ["references.bib"]:
         assert (src / name).read_text() == (tmp_path / name).read_text(), name
+    # The instructor's guide stays with the teacher: out of the contents, and unlinked (its
+    # text kept) where another page links it.
+    assert "instructor_guide" not in (src / "_toc.yml").read_text()
+    assert "instructor_guide" not in (src / "intro.md").read_text()
+    assert "instructor's guide" in (src / "intro.md").read_text()
     for name in left_out:
         assert not (src / name).exists(), f"{name} was copied into the student sources"
     assert not (src / "_build").exists()

@@ -786,6 +786,7 @@ def init_adam(network, *, beta1=0.9, beta2=0.999, eps=1e-8) -> AdamState:
 
 
 def _adam_step(network, gradient, state, learning_rate, active):
+    # learning_rate: one step size per layer (from _check_learning_rate), for its weights and bias
     steps = state.steps + active
     b1, b2 = state.beta1, state.beta2
     first_correction = (1.0 - b1 ** np.maximum(steps, 1))[:, None]
@@ -795,12 +796,12 @@ def _adam_step(network, gradient, state, learning_rate, active):
 
     def update(params, grads, firsts, seconds):
         new_params, new_firsts, new_seconds = [], [], []
-        for p, g, m, v in zip(params, grads, firsts, seconds):
+        for p, g, m, v, rate in zip(params, grads, firsts, seconds, learning_rate):
             shape = (-1,) + (1,) * (p.ndim - 1)
             c1, c2 = first_correction.reshape(shape), second_correction.reshape(shape)
             new_m = b1 * m + (1.0 - b1) * g
             new_v = b2 * v + (1.0 - b2) * g**2
-            new_p = p - learning_rate * (new_m / c1) / (np.sqrt(new_v / c2) + state.eps)
+            new_p = p - rate * (new_m / c1) / (np.sqrt(new_v / c2) + state.eps)
             if not everyone:  # models that have stopped keep their parameters and state
                 mask = active.reshape(shape)
                 new_m, new_v = np.where(mask, new_m, m), np.where(mask, new_v, v)
@@ -823,11 +824,27 @@ def _adam_step(network, gradient, state, learning_rate, active):
     return network._replace(tuple(w), tuple(b)), new_state
 
 
-def _check_learning_rate(learning_rate) -> float:
-    learning_rate = check_finite(learning_rate, "learning_rate")
-    if learning_rate <= 0:
-        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
-    return learning_rate
+def _check_learning_rate(learning_rate, network) -> tuple:
+    # A number is every layer's step size; a sequence gives one per layer (for per-layer scaling
+    # of step sizes with width, as in the maximal update parametrisation of Yang et al., 2021).
+    n_layers = len(network.weights)
+    if isinstance(learning_rate, numbers.Real) and not isinstance(learning_rate, bool):
+        rates = (learning_rate,) * n_layers
+    elif isinstance(learning_rate, (tuple, list, np.ndarray)):
+        rates = tuple(np.asarray(learning_rate, dtype=object).ravel())
+        if np.ndim(learning_rate) != 1 or len(rates) != n_layers:
+            raise ValueError(
+                f"learning_rate must be a number or one number per layer ({n_layers}), "
+                f"got {learning_rate!r}"
+            )
+    else:
+        raise TypeError(
+            f"learning_rate must be a number or a sequence of numbers, got {learning_rate!r}"
+        )
+    rates = tuple(check_finite(rate, "learning_rate") for rate in rates)
+    if min(rates) <= 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
+    return rates
 
 
 def _check_state(state, network) -> AdamState:
@@ -849,7 +866,9 @@ def adam_step(network, gradient, state, *, learning_rate, active=None):
     ----------
     network, gradient : Network
     state : AdamState
-    learning_rate : float
+    learning_rate : float or sequence of float
+        Adam's step size; or one per layer (input layer first), each for that layer's weights
+        and biases.
     active : array_like of bool, shape (n_models,), optional
         Models to update; the others (and their state) are left as they are.
 
@@ -862,13 +881,21 @@ def adam_step(network, gradient, state, *, learning_rate, active=None):
     >>> stepped, state = adam_step(network, gradient, init_adam(network), learning_rate=0.1)
     >>> stepped.weights[0].ravel().round(6), state.steps
     (array([0.1]), array([1]))
+
+    With one step size per layer, each layer moves by its own:
+
+    >>> two = init_network(1, 2, n_models=1, rng=np.random.default_rng(0))
+    >>> _, gradient = objective(two, [[1.0]], [1])
+    >>> stepped, _ = adam_step(two, gradient, init_adam(two), learning_rate=[0.1, 0.001])
+    >>> [float(np.abs(a - b).max().round(6)) for a, b in zip(stepped.weights, two.weights)]
+    [0.1, 0.001]
     """
     network = _check_network(network)
     gradient = _check_network(gradient)
     if [w.shape for w in gradient.weights] != [w.shape for w in network.weights]:
         raise ValueError("gradient must have the shape of network")
     state = _check_state(state, network)
-    learning_rate = _check_learning_rate(learning_rate)
+    learning_rate = _check_learning_rate(learning_rate, network)
     if active is None:
         active = np.ones(network.n_models, dtype=bool)
     active = np.asarray(active)
@@ -951,8 +978,9 @@ def train(
         The starting models (not modified).
     inputs, targets, example_weights, l2_weight, penalise_biases
         As for :func:`objective`.
-    learning_rate : float
-        Adam's step size.
+    learning_rate : float or sequence of float
+        Adam's step size; or one step size per layer (input layer first), each applied to that
+        layer's weights and biases, as the maximal update parametrisation scales them with width.
     max_steps : int
         The step budget of each model.
     gradient_tol, loss_tol : float
@@ -991,7 +1019,7 @@ def train(
     )
     weights = np.ascontiguousarray(_check_example_weights(example_weights, m, n))
     l2_weight = _check_nonnegative(l2_weight, "l2_weight")
-    learning_rate = _check_learning_rate(learning_rate)
+    learning_rate = _check_learning_rate(learning_rate, network)
     max_steps = check_positive_int(max_steps, "max_steps", minimum=0)
     gradient_tol = _check_nonnegative(gradient_tol, "gradient_tol")
     loss_tol = _check_nonnegative(loss_tol, "loss_tol")

@@ -233,7 +233,9 @@ def _thread_controller() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-def fit_frog(cues, kinds, *, cue_scale, penalty, beta, snap_cost) -> FrogPolicy:
+def fit_frog(
+    cues, kinds, *, cue_scale, penalty, beta, snap_cost, target: str = "flies"
+) -> FrogPolicy:
     """Fit a frog's food predictor by L2-penalised logistic regression and return its policy.
 
     This stands in for whatever shaped the frog (selection, or gradient descent): it is trained
@@ -251,6 +253,10 @@ def fit_frog(cues, kinds, *, cue_scale, penalty, beta, snap_cost) -> FrogPolicy:
         Positive; how sharply the frog acts on the expected payoff of a snap.
     snap_cost : float
         In [0, 1].
+    target : str
+        The goal hypothesis whose objects the frog learns to predict (a key of
+        :data:`GOAL_HYPOTHESES`); "flies", food, by default. Another target makes the frog one
+        head of a learner with a goal slot: a policy for that goal, trained on its labels.
 
     Examples
     --------
@@ -274,12 +280,14 @@ def fit_frog(cues, kinds, *, cue_scale, penalty, beta, snap_cost) -> FrogPolicy:
     if beta <= 0:
         raise ValueError(f"beta must be positive, got {beta}")
     snap_cost = check_probability(snap_cost, "snap_cost")
+    if target not in GOAL_HYPOTHESES:
+        raise ValueError(f"target must be one of {list(GOAL_HYPOTHESES)}, got {target!r}")
     model = LogisticRegression(C=penalty, tol=1e-10, max_iter=1_000)
     # A three-parameter fit: BLAS threads cost more in start-up and spinning than they save
     # (about ten times the CPU time of a single-threaded fit), so it runs on one thread; the
     # limit is lifted on exit.
     with _thread_controller().limit(limits=1):
-        model.fit(cues * cue_scale, IS_FLY[kinds])
+        model.fit(cues * cue_scale, goal_indicator(target, kinds))
     return FrogPolicy(model, cue_scale, beta, snap_cost)
 
 

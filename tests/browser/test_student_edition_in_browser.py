@@ -200,3 +200,12 @@ def test_student_book_offers_no_solution_for_download():
         pytest.skip(f"no student book in {HTML}: run `make student` first")
     leaking = [p.name for p in sources if "{solution" in p.read_text(encoding="utf-8")]
     assert not leaking, f"student edition: downloadable notebooks with solutions: {leaking}"
+
+
+def test_student_book_has_no_instructors_guide():
+    """The guide (with the discussion answers) is for the teacher: no page, and no link to one."""
+    if not (HTML / "index.html").exists():
+        pytest.skip(f"no student book in {HTML}: run `make student` first")
+    assert not list(HTML.rglob("instructor_guide*")), "student edition: the guide was built"
+    linking = [page for page in PAGES if "instructor_guide" in (HTML / page).read_text()]
+    assert not linking, f"student edition: pages that link the instructor's guide: {linking}"
