@@ -1004,6 +1004,8 @@ def _train(
         anneal_steps, "anneal_steps", n_settings, lambda v, n: check_positive_int(v, n, minimum=0)
     )
     learning_rate = _check_positive(learning_rate, "learning_rate")
+    # lib.learners.networks' Adam takes one step size per layer; every layer gets the same.
+    layer_rates = (learning_rate,) * len(network.weights)
     l2_weight = _non_negative(l2_weight, "l2_weight")
     weights_after = _per_setting(penalty_weight, "penalty_weight", n_settings, _non_negative)
     dro_steps = _per_setting(dro_step, "dro_step", n_settings, _non_negative)
@@ -1069,7 +1071,7 @@ def _train(
                 for d, (_, layer_inputs), c in zip(designs, forwards, coefficients)
             ]
             gradient = _sum_networks(parts, network, scale * l2_weight)
-            updated, state = _adam_step(network, gradient, state, learning_rate, active)
+            updated, state = _adam_step(network, gradient, state, layer_rates, active)
             if trace is not None:
                 change = updated._replace(
                     tuple(a - b for a, b in zip(updated.weights, network.weights)),
