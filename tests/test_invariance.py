@@ -20,6 +20,7 @@ from lib.learners.invariance import (
     pool_and_resplit,
     sample_coloured_environments,
     sample_sem,
+    sample_shared_environments,
     sem_coefficients,
     split_by_loss,
     trace_training,
@@ -614,3 +615,51 @@ def test_fit_settings_rejects_bad_settings(pool):
         fit_settings(params, envs, [{"method": "sgd"}], **shared)
     with pytest.raises(ValueError, match="one sequence per setting"):
         fit_settings(params, [envs, envs], [{"method": "erm"}], **shared)
+
+
+def test_shared_environments_share_images_and_keep_test_apart():
+    images, digits = load_digit_pool()
+    *train, test = sample_shared_environments(
+        images,
+        digits,
+        (0.9, 0.8),
+        test_agreement=0.1,
+        train_fraction=0.8,
+        label_noise=0.25,
+        n_seeds=3,
+        rng=np.random.default_rng(5),
+    )
+    assert train[0].label.shape == (3, 1437) and test.label.shape == (3, 359)
+    assert np.array_equal(train[0].grey, train[1].grey)
+    # Independent draws: the two colourings of the same images differ.
+    assert not np.array_equal(train[0].colour, train[1].colour)
+    for s in range(3):  # no test image is a training image (rows of the pool are distinct
+        # images up to a handful of duplicates, so compare as sets of rows)
+        train_rows = {row.tobytes() for row in train[0].grey[s]}
+        shared = sum(row.tobytes() in train_rows for row in test.grey[s])
+        assert shared <= 5
+    agree = [np.mean(e.colour == e.label) for e in (*train, test)]
+    np.testing.assert_allclose(agree, (0.9, 0.8, 0.1), atol=0.04)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"train_fraction": 1.0}, "train_fraction"),
+        ({"test_agreement": 1.5}, "test_agreement"),
+        ({"agreements": ()}, "agreements"),
+    ],
+)
+def test_shared_environments_reject_bad_inputs(options, message):
+    images, digits = load_digit_pool()
+    arguments = {
+        "agreements": (0.9, 0.8),
+        "test_agreement": 0.1,
+        "train_fraction": 0.8,
+        "label_noise": 0.25,
+        "n_seeds": 1,
+        "rng": np.random.default_rng(0),
+    } | options
+    agreements = arguments.pop("agreements")
+    with pytest.raises(ValueError, match=message):
+        sample_shared_environments(images, digits, agreements, **arguments)

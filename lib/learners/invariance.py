@@ -80,6 +80,7 @@ __all__ = [
     "pool_and_resplit",
     "split_by_loss",
     "sample_coloured_environments",
+    "sample_shared_environments",
     "accuracy",
     "environment_risks",
     "fit",
@@ -290,6 +291,89 @@ def sample_coloured_environments(
             )
         )
     return environments
+
+
+def sample_shared_environments(
+    images,
+    digits,
+    agreements,
+    *,
+    test_agreement: float,
+    train_fraction: float,
+    label_noise: float,
+    n_seeds,
+    rng: np.random.Generator,
+) -> list:
+    """Training environments that all hold the same images, coloured independently; and a test.
+
+    For every seed the pool is split once into training images (``train_fraction`` of it) and
+    test images (the rest). Each training environment colours *all* the training images
+    afresh (its own label-noise and colour draws, :func:`lib.worlds.coloured_digits.colour_digits`),
+    so it has as many examples as the training images, twice what a disjoint split into two
+    gives; the test environment colours the test images. This tests whether the number of
+    examples per environment, not the number of distinct images, limits the penalties.
+
+    Parameters
+    ----------
+    images, digits : array_like
+        From :func:`lib.worlds.coloured_digits.load_digit_pool`.
+    agreements : sequence of float
+        Probability that colour agrees with the label, per training environment.
+    test_agreement : float
+    train_fraction : float
+        Share of the pool used for training, in (0, 1).
+    label_noise : float
+    n_seeds : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    list of Environment
+        The training environments, then the test environment.
+
+    Examples
+    --------
+    >>> from lib.worlds.coloured_digits import load_digit_pool
+    >>> images, digits = load_digit_pool()
+    >>> *train, test = sample_shared_environments(
+    ...     images, digits, (0.9, 0.8), test_agreement=0.1, train_fraction=0.8,
+    ...     label_noise=0.25, n_seeds=2, rng=np.random.default_rng(0))
+    >>> train[0].features.shape, test.features.shape
+    ((2, 1437, 128), (2, 359, 128))
+    >>> bool(np.array_equal(train[0].grey, train[1].grey))
+    True
+    """
+    agreements = check_probabilities(agreements, "agreements")
+    if agreements.ndim != 1 or agreements.size == 0:
+        raise ValueError(f"agreements must be a non-empty 1-d sequence, got {agreements}")
+    test_agreement = check_probability(test_agreement, "test_agreement")
+    train_fraction = check_finite(train_fraction, "train_fraction")
+    if not 0 < train_fraction < 1:
+        raise ValueError(f"train_fraction must be in (0, 1), got {train_fraction}")
+    label_noise = check_probability(label_noise, "label_noise")
+    n_seeds = check_positive_int(n_seeds, "n_seeds")
+    rng = check_generator(rng)
+    images = np.asarray(images, dtype=np.float64)
+    digits = np.asarray(digits)
+    drawn = [[] for _ in range(agreements.size + 1)]
+    for _ in range(n_seeds):
+        train, test = split_pool(len(digits), (train_fraction, 1 - train_fraction), rng=rng)
+        parts = [train] * agreements.size + [test]
+        for k, (part, p) in enumerate(zip(parts, (*agreements, test_agreement))):
+            drawn[k].append(
+                colour_digits(
+                    images[part], digits[part], p_agree=p, label_noise=label_noise, rng=rng
+                )
+            )
+    return [
+        Environment(
+            features=np.stack([d.features for d in data]),
+            grey=np.stack([grey_features(d) for d in data]),
+            label=np.stack([d.label for d in data]),
+            colour=np.stack([d.colour for d in data]),
+        )
+        for data in drawn
+    ]
 
 
 def append_cue(environments, agreements, *, rng: np.random.Generator) -> list:
@@ -920,6 +1004,8 @@ def _train(
         anneal_steps, "anneal_steps", n_settings, lambda v, n: check_positive_int(v, n, minimum=0)
     )
     learning_rate = _check_positive(learning_rate, "learning_rate")
+    # lib.learners.networks' Adam takes one step size per layer; every layer gets the same.
+    layer_rates = (learning_rate,) * len(network.weights)
     l2_weight = _non_negative(l2_weight, "l2_weight")
     weights_after = _per_setting(penalty_weight, "penalty_weight", n_settings, _non_negative)
     dro_steps = _per_setting(dro_step, "dro_step", n_settings, _non_negative)
@@ -985,7 +1071,7 @@ def _train(
                 for d, (_, layer_inputs), c in zip(designs, forwards, coefficients)
             ]
             gradient = _sum_networks(parts, network, scale * l2_weight)
-            updated, state = _adam_step(network, gradient, state, learning_rate, active)
+            updated, state = _adam_step(network, gradient, state, layer_rates, active)
             if trace is not None:
                 change = updated._replace(
                     tuple(a - b for a, b in zip(updated.weights, network.weights)),
