@@ -1,19 +1,30 @@
 """Self-checks accept the solution and reject wrong answers; exercise streams leave the chapter's alone."""
 
+import contextlib
+import io
+
 import numpy as np
 import pytest
 
 from lib.evidence.exercises import answer_key, check_answer, exercise_rng, verify_self_check
 
 
+def _says(answer, key, tolerance=None):
+    """What check_answer prints first ("Right", "Not yet", "No answer yet"); it returns None."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        assert check_answer(answer, key=key, tolerance=tolerance) is None
+    return buffer.getvalue().split(":")[0]
+
+
 @pytest.mark.parametrize("value", [0.4271, -3.2, 0.0, 1e6, 0.045])
 @pytest.mark.parametrize("tolerance", [0.01, 0.5, 1e-4])
 def test_answers_within_half_a_tolerance_are_right_and_beyond_two_are_wrong(value, tolerance):
     key = answer_key(value, tolerance=tolerance)
-    for offset in (-0.49, 0.0, 0.49):
-        assert check_answer(value + offset * tolerance, key=key, tolerance=tolerance)
+    for offset in (-0.99, -0.49, 0.0, 0.49, 0.99):
+        assert _says(value + offset * tolerance, key, tolerance) == "Right"
     for offset in (-2.01, 2.01, 10.0):
-        assert not check_answer(value + offset * tolerance, key=key, tolerance=tolerance)
+        assert _says(value + offset * tolerance, key, tolerance) == "Not yet"
 
 
 def test_what_the_check_prints_holds_only_the_student_answer_and_the_tolerance(capsys):
@@ -26,24 +37,25 @@ def test_what_the_check_prints_holds_only_the_student_answer_and_the_tolerance(c
 
 def test_a_value_on_a_cell_edge_keeps_its_key_when_it_rounds_the_other_way():
     key = answer_key(0.0150000001, tolerance=0.01)
-    assert check_answer(0.0149999999, key=key, tolerance=0.01)
+    assert _says(0.0149999999, key, 0.01) == "Right"
 
 
 def test_choices_compare_as_lower_case_text():
     key = answer_key("Haswell", tolerance=None)
-    assert check_answer(" haswell ", key=key)
-    assert not check_answer("SkylakeX", key=key)
-    assert check_answer(True, key=answer_key(True, tolerance=None))
+    assert _says(" haswell ", key) == "Right"
+    assert _says("SkylakeX", key) == "Not yet"
+    assert _says(True, answer_key(True, tolerance=None)) == "Right"
 
 
 def test_no_answer_says_so_and_returns_none(capsys):
     assert check_answer(None, key=answer_key(1.0, tolerance=0.1), tolerance=0.1) is None
     assert "No answer yet" in capsys.readouterr().out
+    assert _says(None, answer_key(1.0, tolerance=0.1), 0.1) == "No answer yet"
 
 
 def test_numpy_scalars_are_answers():
     key = answer_key(0.25, tolerance=0.01)
-    assert check_answer(np.float64(0.251), key=key, tolerance=0.01)
+    assert _says(np.float64(0.251), key, 0.01) == "Right"
     verify_self_check(np.float32(0.25), wrong=np.float64(0.3), key=key, tolerance=0.01)
 
 

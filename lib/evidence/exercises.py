@@ -22,11 +22,9 @@ Examples
 --------
 >>> key = answer_key(0.4271, tolerance=0.01)
 >>> check_answer(0.43, key=key, tolerance=0.01)
-Right: within the tolerance (0.01) of the solution's value.
-True
+Right: your answer is within the tolerance (0.01) of the solution's value.
 >>> check_answer(0.50, key=key, tolerance=0.01)
-Not yet: 0.5 is not within the tolerance (0.01) of the solution's value.
-False
+Not yet: 0.5 is more than the tolerance (0.01) from the solution's value.
 >>> check_answer(None, key=key, tolerance=0.01)
 No answer yet: set `answer` above and run this cell again.
 >>> verify_self_check(0.4271, wrong=0.50, key=key, tolerance=0.01)
@@ -92,10 +90,13 @@ def answer_key(value, *, tolerance=None) -> str:
         The solution's answer: a number (with ``tolerance``) or a choice (``tolerance=None``;
         compared as lower-case text, so ``"B"`` and ``"b"`` are the same choice).
     tolerance : float or None
-        The grid a numeric answer is rounded to. :func:`check_answer` accepts any answer within
-        half a grid cell of the solution's value for sure, and up to one and a half cells, since
-        it also accepts the neighbouring cells (so a value near a cell's edge, which may round
-        either way under another BLAS kernel, keeps its key).
+        The grid a numeric answer is rounded to. :func:`check_answer` accepts the answer's grid
+        cell and its two neighbours (so a value near a cell's edge, which may round either way
+        under another BLAS kernel, keeps its key). It therefore accepts every answer within one
+        tolerance of the solution's value, rejects every answer more than two tolerances away,
+        and in between decides by where the two values fall in their cells: choose the
+        tolerance so that a right answer computed another reasonable way lies within one
+        tolerance and the typical wrong answer lies beyond two.
 
     Returns
     -------
@@ -131,7 +132,7 @@ def _check_key(key):
         raise ValueError(f"key must be 16 hexadecimal digits from answer_key, got {key!r}")
 
 
-def check_answer(answer, *, key: str, tolerance=None):
+def check_answer(answer, *, key: str, tolerance=None) -> None:
     """Say whether ``answer`` matches the solution, without showing the solution.
 
     Parameters
@@ -145,9 +146,9 @@ def check_answer(answer, *, key: str, tolerance=None):
 
     Returns
     -------
-    bool or None
-        ``True`` if right, ``False`` if not, ``None`` if there is no answer yet. A line saying
-        which is printed.
+    None
+        It prints one line: right, not yet, or no answer yet. (It returns nothing, so that the
+        starter cell, whose last line it is, shows that line and no echoed ``True``.)
 
     Raises
     ------
@@ -159,10 +160,8 @@ def check_answer(answer, *, key: str, tolerance=None):
     >>> key = answer_key("b", tolerance=None)
     >>> check_answer("B", key=key)
     Right: that is the solution's choice.
-    True
     >>> check_answer("a", key=key)
     Not yet: 'a' is not the solution's choice.
-    False
     >>> check_answer(0.3, key="not a key", tolerance=0.1)
     Traceback (most recent call last):
     ...
@@ -172,7 +171,7 @@ def check_answer(answer, *, key: str, tolerance=None):
     tolerance = _check_tolerance(tolerance)
     if answer is None:
         print("No answer yet: set `answer` above and run this cell again.")
-        return None
+        return
     if isinstance(answer, np.generic):
         answer = answer.item()
     right = _matches(answer, key, tolerance)
@@ -184,12 +183,11 @@ def check_answer(answer, *, key: str, tolerance=None):
         )
     else:
         print(
-            f"Right: within the tolerance ({tolerance:g}) of the solution's value."
+            f"Right: your answer is within the tolerance ({tolerance:g}) of the solution's value."
             if right
-            else f"Not yet: {answer:g} is not within the tolerance ({tolerance:g}) of the "
+            else f"Not yet: {answer:g} is more than the tolerance ({tolerance:g}) from the "
             "solution's value."
         )
-    return right
 
 
 def verify_self_check(solution, *, wrong, key: str, tolerance=None) -> None:
