@@ -243,7 +243,7 @@ def _rendered(lab_page, markdown_cells, expected):
     """The open notebook's rendered markdown once every cell is rendered and shows every expected
     number (or RENDER seconds have passed), and the expected numbers it does not show."""
     lab_page.wait_for_function(
-        f"() => ({RENDERED_COUNT})() >= {markdown_cells}", timeout=RENDER * 1000
+        f"() => ({RENDERED_COUNT})() >= {markdown_cells}", timeout=RENDER * 1000, polling=200
     )
     # jupyterlab-myst renders each cell asynchronously: wait until every number is shown (or time
     # runs out, and the assertion below names what is missing).
@@ -254,5 +254,5 @@ def _rendered(lab_page, markdown_cells, expected):
         missing = sorted(n for n in expected if n not in text.replace("\u2212", "-"))
         if not missing or time.monotonic() > deadline:
             break
-        time.sleep(0.25)
+        time.sleep(0.5)
     return rendered, missing
