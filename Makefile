@@ -16,7 +16,7 @@ JB_FLAGS := -W -n --keep-going
 # Debian's packages that make pdf needs (.ci/run installs them where xelatex is missing).
 TEX_PACKAGES := texlive-xetex texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended latexmk fonts-freefont-otf tex-gyre texlive-plain-generic
 
-.PHONY: book student pdf test test-pdf test-pdf-after-build print-tex-packages test-lint test-lib test-notebooks test-build test-browser test-make lab outputs format clean help
+.PHONY: book student pdf test test-pdf test-pdf-after-build print-tex-packages test-lint test-lib test-notebooks test-build test-browser test-browser-book test-browser-student test-jupyterlab test-make lab outputs format clean help
 
 help:
 	@echo "make book   - build the HTML book into $(BUILD)/html (creates $(VENV) on first use)"
@@ -68,7 +68,7 @@ pdf: $(STAMP)
 # the log reads stage by stage; a stage that fails stops make test (the stage running beside it
 # finishes first) with make's "Error" line naming it. The build renders the stored outputs (put in
 # its cache first, see above): make test passes only if nbval shows that they equal a fresh run.
-TEST_STAGES := test-notebooks test-lint test-lib test-browser test-make test-pdf-after-build
+TEST_STAGES := test-notebooks test-lint test-lib test-jupyterlab test-browser test-make test-pdf-after-build
 test: $(STAMP)
 	$(BIN)/python tests/prime_build_cache.py chapters $(BUILD)/.jupyter_cache
 	$(MAKE) --no-print-directory -j2 --output-sync=target $(TEST_STAGES)
@@ -124,8 +124,19 @@ test-build: book
 # it is not installed): JavaScript errors, assets, images and figures, internal links, search, and an
 # axe-core accessibility audit. A screenshot of each page is left in $(BUILD)/screenshots.
 # The student edition's pages too (tests/browser/test_student_edition_in_browser.py).
-test-browser: test-build student
-	$(BIN)/python -m pytest -m browser tests/browser
+# Three pytest sessions, so that make test can run them beside other stages: the student book's
+# pages, the chapters in JupyterLab (which needs no build), and everything else in tests/browser.
+test-browser: test-browser-book test-browser-student test-jupyterlab
+
+BROWSER_ELSEWHERE := tests/browser/test_student_edition_in_browser.py tests/browser/test_jupyterlab.py
+test-browser-book: test-build
+	$(BIN)/python -m pytest -m browser tests/browser $(BROWSER_ELSEWHERE:%=--ignore=%)
+
+test-browser-student: student
+	$(BIN)/python -m pytest -m browser tests/browser/test_student_edition_in_browser.py
+
+test-jupyterlab: $(STAMP)
+	$(BIN)/python -m pytest -m browser tests/browser/test_jupyterlab.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab chapters/

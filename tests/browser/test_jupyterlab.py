@@ -197,10 +197,16 @@ def served(tmp_path_factory):
         log.close()
 
 
+# A screenshot of each notebook as JupyterLab shows it, this run's only.
+SCREENSHOTS = ROOT / "_build" / "screenshots" / "jupyterlab"
+
+
 @pytest.fixture(scope="module")
 def lab_page(browser, served):
     """JupyterLab, loaded once in a browser tab, with no notebook open."""
     base, token, _ = served
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     try:
@@ -223,9 +229,7 @@ def test_a_notebook_reads_right_in_jupyterlab(served, lab_page, name):
     lab_page.evaluate(OPEN, name)
     try:
         rendered, missing = _rendered(lab_page, markdown_cells, expected)
-        shots = ROOT / "_build" / "screenshots" / "jupyterlab"
-        shots.mkdir(parents=True, exist_ok=True)
-        lab_page.screenshot(path=str(shots / f"{name}.png"))
+        lab_page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
     finally:
         lab_page.evaluate(CLOSE)
 
