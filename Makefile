@@ -68,10 +68,12 @@ pdf: $(STAMP)
 # the log reads stage by stage; a stage that fails stops make test (the stage running beside it
 # finishes first) with make's "Error" line naming it. The build renders the stored outputs (put in
 # its cache first, see above): make test passes only if nbval shows that they equal a fresh run.
+# (TEST_JOBS=1 runs them one at a time, in this order.)
 TEST_STAGES := test-notebooks test-lint test-lib test-jupyterlab test-browser test-make test-pdf-after-build
+TEST_JOBS ?= 2
 test: $(STAMP)
 	$(BIN)/python tests/prime_build_cache.py chapters $(BUILD)/.jupyter_cache
-	$(MAKE) --no-print-directory -j2 --output-sync=target $(TEST_STAGES)
+	$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target $(TEST_STAGES)
 
 # The PDF, built and checked where XeLaTeX is installed (.ci/run installs it and sets PDF_REQUIRED=1);
 # elsewhere skipped with a message.
