@@ -16,7 +16,7 @@ JB_FLAGS := -W -n --keep-going
 # Debian's packages that make pdf needs (.ci/run installs them where xelatex is missing).
 TEX_PACKAGES := texlive-xetex texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended latexmk fonts-freefont-otf tex-gyre texlive-plain-generic
 
-.PHONY: book student pdf test test-pdf print-tex-packages test-lint test-lib test-notebooks test-build test-browser test-make lab outputs format clean help
+.PHONY: book student pdf test test-pdf test-pdf-after-build print-tex-packages test-lint test-lib test-notebooks test-build test-browser test-browser-book test-browser-student test-jupyterlab test-make lab outputs format clean help
 
 help:
 	@echo "make book   - build the HTML book into $(BUILD)/html (creates $(VENV) on first use)"
@@ -42,9 +42,9 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo "The book is built: open file://$(CURDIR)/$(BUILD)/html/index.html"
 
-# After nbval has shown that every stored output equals a fresh run under each kernel, the strict
-# build renders those verified outputs instead of executing every chapter a fourth time
-# (tests/prime_build_cache.py puts them in the build's execution cache).
+# make test's strict build renders the stored outputs, which nbval checks against a fresh run under
+# each kernel, instead of executing every chapter a fourth time (tests/prime_build_cache.py puts
+# them in the build's execution cache before the build starts).
 # The student edition: each chapter with its solutions removed (nothing else changed), written to
 # $(BUILD)/student/notebooks, and a book built from them with solutions hidden, rendering the
 # outputs that make test verifies (scripts/student_edition.py says why that is enough).
@@ -65,22 +65,34 @@ pdf: $(STAMP)
 	$(BIN)/jupyter-book build $(BUILD)/student/src --path-output $(BUILD)/student --builder pdflatex $(JB_FLAGS)
 	@echo "The PDFs are built: $(CURDIR)/$(BUILD)/latex/book.pdf and the student edition's, $(CURDIR)/$(BUILD)/student/_build/latex/book.pdf"
 
-test: test-lint test-lib test-notebooks
+# make test runs its stages two at a time (make -j2), so that both cores stay busy: nbval, which
+# keeps two kernels running, beside the stages that use about one core (ruff, the builds, the
+# browser, the PDF). Each stage's output is printed in one piece when it ends (--output-sync), so
+# the log reads stage by stage; a stage that fails stops make test (the stage running beside it
+# finishes first) with make's "Error" line naming it. The build renders the stored outputs (put in
+# its cache first, see above): make test passes only if nbval shows that they equal a fresh run.
+# (TEST_JOBS=1 runs them one at a time, in this order.)
+TEST_STAGES := test-notebooks test-lint test-lib test-jupyterlab test-browser test-make test-pdf-after-build
+TEST_JOBS ?= 2
+test: $(STAMP)
 	$(BIN)/python tests/prime_build_cache.py chapters $(BUILD)/.jupyter_cache
-	$(MAKE) test-browser
-	$(MAKE) test-make
-	$(MAKE) test-pdf
+	$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target $(TEST_STAGES)
 
 # The PDF, built and checked where XeLaTeX is installed (.ci/run installs it and sets PDF_REQUIRED=1);
 # elsewhere skipped with a message.
 test-pdf: $(STAMP)
 	@if command -v xelatex >/dev/null && command -v latexmk >/dev/null; then \
-	  $(MAKE) pdf && $(BIN)/python -m pytest -m pdf tests/pdf; \
+	  $(MAKE) --no-print-directory pdf && $(BIN)/python -m pytest -m pdf tests/pdf; \
 	elif [ "$$PDF_REQUIRED" = 1 ]; then \
 	  echo "PDF_REQUIRED=1, but xelatex or latexmk is missing: apt-get install $(TEX_PACKAGES)" >&2; exit 1; \
 	else \
 	  echo "SKIPPED test-pdf: xelatex and latexmk are not installed (apt-get install $(TEX_PACKAGES))"; \
 	fi
+
+# In make test, the PDF is built after the HTML book, never beside it: Jupyter Book's HTML and
+# LaTeX builds share Sphinx's environment in $(BUILD)/.doctrees.
+test-pdf-after-build: test-build
+	@$(MAKE) --no-print-directory test-pdf
 
 # ruff: lint and format check of the library, the tests, the Sphinx extensions and the notebooks
 # (settings in pyproject.toml; chapters/ruff.toml keeps the chapters' code to the page's width).
@@ -117,8 +129,19 @@ test-build: book
 # it is not installed): JavaScript errors, assets, images and figures, internal links, search, and an
 # axe-core accessibility audit. A screenshot of each page is left in $(BUILD)/screenshots.
 # The student edition's pages too (tests/browser/test_student_edition_in_browser.py).
-test-browser: test-build student
-	$(BIN)/python -m pytest -m browser tests/browser
+# Three pytest sessions, so that make test can run them beside other stages: the student book's
+# pages, the chapters in JupyterLab (which needs no build), and everything else in tests/browser.
+test-browser: test-browser-book test-browser-student test-jupyterlab
+
+BROWSER_ELSEWHERE := tests/browser/test_student_edition_in_browser.py tests/browser/test_jupyterlab.py
+test-browser-book: test-build
+	$(BIN)/python -m pytest -m browser tests/browser $(BROWSER_ELSEWHERE:%=--ignore=%)
+
+test-browser-student: student
+	$(BIN)/python -m pytest -m browser tests/browser/test_student_edition_in_browser.py
+
+test-jupyterlab: $(STAMP)
+	$(BIN)/python -m pytest -m browser tests/browser/test_jupyterlab.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab chapters/

@@ -52,11 +52,25 @@ def _command(*arguments):
     return ["make", "--no-print-directory", "-o", str(STAMP), f"VENV={VENV}", *arguments]
 
 
+def _reader_environment(**extra):
+    """This process's environment without what a running make passes down to its children (make
+    test runs this file inside make -j2): each command runs as a reader runs it, from a shell."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    return dict(env, **extra)
+
+
 def _make(*arguments, cwd=ROOT, timeout=120, succeed=True):
     """Run make in ``cwd``, within ``timeout`` seconds; fail unless it succeeds (or, with
     ``succeed=False``, unless it fails). Returns what it printed."""
     command = _command(*arguments)
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        env=_reader_environment(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert (result.returncode == 0) == succeed, (
         f"`{' '.join(command)}` in {cwd} failed ({result.returncode}):\n"
         f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
@@ -111,8 +125,7 @@ def test_make_lab_serves_the_chapters_on_the_loopback_and_stops(tmp_path):
     # Jupyter refuses to run as root (as in a CI container) unless told to, as a reader must be.
     server["allow_root"] = os.geteuid() == 0
     (config / "jupyter_server_config.json").write_text(json.dumps({"ServerApp": server}))
-    env = dict(
-        os.environ,
+    env = _reader_environment(
         JUPYTER_CONFIG_DIR=str(config),
         JUPYTER_RUNTIME_DIR=str(tmp_path / "jupyter-runtime"),
         JUPYTER_TOKEN=token,

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import html.parser
 import http.server
 import importlib.util
 import os
 import pathlib
+import re
 import shutil
 import threading
+import urllib.parse
 
 import pytest
 
@@ -134,6 +137,154 @@ def _serving(folder):
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=10)
+
+
+# Console messages that only restate a failed request (each test reports the request itself, with
+# its URL and status).
+NETWORK_CONSOLE_MESSAGE = re.compile(r"^Failed to load resource\b")
+
+META_REFRESH = re.compile(
+    r'<meta\s+http-equiv="refresh"\s+content="\d+;\s*url=([^"]+)"', re.IGNORECASE
+)
+
+
+def meta_refresh(html, page_name):
+    """The URL (as written) that a built page redirects to with <meta http-equiv="refresh">, or None."""
+    match = META_REFRESH.search((html / page_name).read_text(encoding="utf-8"))
+    return match.group(1).strip() if match else None
+
+
+@contextlib.contextmanager
+def _watched_page(context, server, html, page_name, record, timeout_ms):
+    """Open ``page_name`` of the book in ``html`` served at ``server`` in a new tab of ``context``,
+    recording into ``record`` (its lists ``console_errors``, ``page_errors``, ``bad_responses``,
+    ``failed_requests``, ``outside_requests``) what went wrong while it loaded; follow a
+    <meta http-equiv="refresh"> to the page it lands on (Jupyter Book's index.html). Yields the tab
+    and the redirect as ``(as written, absolute URL)`` or None; closes the tab afterwards."""
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+
+    def on_console(message):
+        if message.type == "error" and not NETWORK_CONSOLE_MESSAGE.match(message.text):
+            location = message.location or {}
+            record.console_errors.append(
+                f"{message.text} ({location.get('url', '')}:{location.get('lineNumber', '')})"
+            )
+
+    def on_response(response):
+        if response.url.startswith(server) and response.status >= 400:
+            record.bad_responses.append(f"HTTP {response.status} {response.url}")
+
+    def on_request_failed(request):
+        if request.url.startswith(server):
+            record.failed_requests.append(f"{request.failure or 'failed'}: {request.url}")
+        else:
+            record.outside_requests.append(request.url)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: record.page_errors.append(str(error)))
+    page.on("response", on_response)
+    page.on("requestfailed", on_request_failed)
+    try:
+        url = server + page_name
+        page.goto(url, wait_until="load")
+        redirect = meta_refresh(html, page_name)
+        if redirect is not None:
+            redirect = (redirect, urllib.parse.urljoin(url, redirect))
+            page.wait_for_url(redirect[1], wait_until="load")
+        yield page, redirect
+    finally:
+        page.close()
+
+
+def _page_visits(new_record, visit):
+    """A function that visits each page once, by ``visit(page_name, record)`` into
+    ``new_record(page_name)``, and returns the record; a visit that raised fails every test of
+    its page (the record keeps the error in ``load_error``), and is not retried by each."""
+
+    @functools.cache
+    def load(page_name):
+        record = new_record(page_name)
+        try:
+            visit(page_name, record)
+        except Exception as error:
+            record.load_error = f"{type(error).__name__}: {error}"
+        return record
+
+    def loaded(page_name):
+        record = load(page_name)
+        assert record.load_error is None, f"{page_name}: the visit failed: {record.load_error}"
+        return record
+
+    return loaded
+
+
+@pytest.fixture(scope="session")
+def page_visits():
+    """``page_visits(new_record, visit)``: see ``_page_visits``."""
+    return _page_visits
+
+
+@pytest.fixture(scope="session")
+def watched_page():
+    """``watched_page(context, server, html, page_name, record, timeout_ms)``: a context manager
+    that loads a page of a built book with listeners on (the main book's and the student edition's
+    tests share it)."""
+    return _watched_page
+
+
+class _Anchors(html.parser.HTMLParser):
+    """The ids (and old-style <a name=...>) of an HTML file: the targets a #fragment can name."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.ids = set()
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if value is not None and (name == "id" or (tag == "a" and name == "name")):
+                self.ids.add(value)
+
+
+@functools.cache
+def _anchors(path):
+    parser = _Anchors()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return frozenset(parser.ids)
+
+
+def _unresolved(references, server, html):
+    """What in ``references`` (dicts of tag, raw attribute, absolute URL or None), collected from a
+    page of the book in ``html`` served at ``server``, does not resolve: an invalid URL, a file that
+    does not exist, or a #fragment that names no id in its file. Other hosts are not checked."""
+    problems = set()
+    base_path = urllib.parse.urlsplit(server).path
+    for reference in references:
+        url, shown = reference["url"], f"<{reference['tag']}> {reference['raw']!r}"
+        if url is None:
+            problems.add(f"{shown} is not a valid URL")
+            continue
+        if not url.startswith(server):
+            continue  # another host or scheme (mailto:, data:): not this book's to resolve
+        parts = urllib.parse.urlsplit(url)
+        path = urllib.parse.unquote(parts.path)
+        relative = path[len(base_path) :] if path.startswith(base_path) else path.lstrip("/")
+        target = html / relative
+        if relative == "" or relative.endswith("/"):
+            target = target / "index.html"
+        fragment = urllib.parse.unquote(parts.fragment)
+        if not target.is_file():
+            problems.add(f"{shown} -> {target.relative_to(html).as_posix()} does not exist")
+        elif fragment and target.suffix == ".html" and fragment not in _anchors(target):
+            problems.add(f"{shown} -> no id {fragment!r} in {target.relative_to(html).as_posix()}")
+    return sorted(problems)
+
+
+@pytest.fixture(scope="session")
+def unresolved_references():
+    """``unresolved_references(references, server, html)``: the references of a visited page that
+    do not resolve in the built book (shared by the main book's and the student edition's tests)."""
+    return _unresolved
 
 
 @pytest.fixture(scope="session")

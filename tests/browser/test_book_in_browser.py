@@ -24,8 +24,6 @@ A full-page screenshot of every page is kept in ``_build/screenshots/`` (the sea
 from __future__ import annotations
 
 import dataclasses
-import functools
-import html.parser
 import os
 import pathlib
 import re
@@ -79,10 +77,6 @@ FAILING_IMPACTS = ("serious", "critical")
 # at 100% zoom: the house style draws 11-point text at 100 dpi (about 15 px), and 0.75 of that is
 # about 11 px. Make the figure narrower (figsize) rather than let the page shrink it.
 MIN_FIGURE_SCALE = 0.75
-
-# Console messages that only restate a failed request, which test_every_asset_loads reports with
-# its URL and status.
-NETWORK_CONSOLE_MESSAGE = re.compile(r"^Failed to load resource\b")
 
 
 @dataclasses.dataclass
@@ -153,17 +147,6 @@ _RUN_AXE = """async ([context, options]) => {
 }"""
 
 
-_META_REFRESH = re.compile(
-    r'<meta\s+http-equiv="refresh"\s+content="\d+;\s*url=([^"]+)"', re.IGNORECASE
-)
-
-
-def _meta_refresh(page):
-    """The URL that a page redirects to with <meta http-equiv="refresh">, or None."""
-    match = _META_REFRESH.search((HTML / page).read_text(encoding="utf-8"))
-    return match.group(1).strip() if match else None
-
-
 # The audit of each page leaves out the highlighted code: thousands of coloured spans per chapter
 # that make axe several times slower, and whose colours come from one stylesheet, pygments.css,
 # which test_code_colours_have_enough_contrast audits once, every token colour in both themes.
@@ -180,46 +163,20 @@ def _screenshot_path(page):
 
 
 @pytest.fixture(scope="session")
-def visit(context, server, axe_url):
+def visit(context, server, axe_url, watched_page, page_visits):
     """Load a page once, with listeners on, and return what it did (cached for the session)."""
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)  # this run's screenshots only
+    # This run's screenshots only; the JupyterLab test's, in their own folder, are its to replace
+    # (make test runs that test beside this one).
+    for old in SCREENSHOTS.glob("*"):
+        if old.name != "jupyterlab":
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
 
-    @functools.cache
-    def load(page_name):
-        record = PageVisit(page=page_name, url=server + page_name)
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-
-        def on_console(message):
-            if message.type == "error" and not NETWORK_CONSOLE_MESSAGE.match(message.text):
-                location = message.location or {}
-                record.console_errors.append(
-                    f"{message.text} ({location.get('url', '')}:{location.get('lineNumber', '')})"
-                )
-
-        def on_response(response):
-            if response.url.startswith(server) and response.status >= 400:
-                record.bad_responses.append(f"HTTP {response.status} {response.url}")
-
-        def on_request_failed(request):
-            failure = request.failure or "failed"
-            if request.url.startswith(server):
-                record.failed_requests.append(f"{failure}: {request.url}")
-            else:
-                record.outside_requests.append(request.url)
-
-        page.on("console", on_console)
-        page.on("pageerror", lambda error: record.page_errors.append(str(error)))
-        page.on("response", on_response)
-        page.on("requestfailed", on_request_failed)
-        try:
-            page.goto(record.url, wait_until="load")
-            redirect = _meta_refresh(page_name)
+    def load(page_name, record):
+        with watched_page(context, server, HTML, page_name, record, 20_000) as (page, redirect):
             if redirect is not None:
-                # A redirect page (Jupyter Book's index.html): check its target, then the page it lands on.
-                target = urllib.parse.urljoin(record.url, redirect)
-                record.references.append({"tag": "meta", "raw": redirect, "url": target})
-                page.wait_for_url(target, wait_until="load")
+                # A redirect page (Jupyter Book's index.html): its target must resolve too.
+                raw, target = redirect
+                record.references.append({"tag": "meta", "raw": raw, "url": target})
             page.evaluate(_LOAD_EVERY_IMAGE)
             page.evaluate(_SETTLE)
             record.images = page.evaluate(_DESCRIBE_IMAGES)
@@ -237,70 +194,8 @@ def visit(context, server, axe_url):
                     _RUN_AXE, [_BUT_CODE, AXE_OPTIONS | {"runOnly": ["color-contrast"]}]
                 )
                 record.axe_violations += [dict(v, id=f"{v['id']} (dark mode)") for v in dark]
-        except Exception as error:  # reported by every test of this page, not retried by each
-            record.load_error = f"{type(error).__name__}: {error}"
-        finally:
-            page.close()
-        return record
 
-    def loaded(page_name):
-        record = load(page_name)
-        assert record.load_error is None, f"{page_name}: the visit failed: {record.load_error}"
-        return record
-
-    return loaded
-
-
-class _Anchors(html.parser.HTMLParser):
-    """The ids (and old-style <a name=...>) of an HTML file: the targets a #fragment can name."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.ids = set()
-
-    def handle_starttag(self, tag, attrs):
-        for name, value in attrs:
-            if value is not None and (name == "id" or (tag == "a" and name == "name")):
-                self.ids.add(value)
-
-
-@functools.cache
-def _anchors(path):
-    parser = _Anchors()
-    parser.feed(path.read_text(encoding="utf-8"))
-    return frozenset(parser.ids)
-
-
-def _local_target(url, server):
-    """The file in the built book that a URL on the local server names, and its fragment."""
-    parts = urllib.parse.urlsplit(url)
-    path = urllib.parse.unquote(parts.path)
-    base_path = urllib.parse.urlsplit(server).path
-    relative = path[len(base_path) :] if path.startswith(base_path) else path.lstrip("/")
-    target = HTML / relative
-    if relative == "" or relative.endswith("/"):
-        target = target / "index.html"
-    return target, urllib.parse.unquote(parts.fragment)
-
-
-def _unresolved(record, server):
-    problems = []
-    for reference in record.references:
-        url = reference["url"]
-        if url is None:
-            problems.append(f"<{reference['tag']}> {reference['raw']!r} is not a valid URL")
-            continue
-        if not url.startswith(server):
-            continue  # another host or scheme (mailto:, data:): not this book's to resolve
-        target, fragment = _local_target(url, server)
-        shown = f"<{reference['tag']}> {reference['raw']!r}"
-        if not target.is_file():
-            problems.append(f"{shown} -> {target.relative_to(HTML).as_posix()} does not exist")
-        elif fragment and target.suffix == ".html" and fragment not in _anchors(target):
-            problems.append(
-                f"{shown} -> no id {fragment!r} in {target.relative_to(HTML).as_posix()}"
-            )
-    return sorted(set(problems))
+    return page_visits(lambda page_name: PageVisit(page=page_name, url=server + page_name), load)
 
 
 def _fmt(lines):
@@ -359,9 +254,9 @@ def test_every_figure_has_alt_text_and_a_caption_and_is_readable(visit, page):
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_every_internal_link_resolves(visit, server, page):
+def test_every_internal_link_resolves(visit, server, unresolved_references, page):
     record = visit(page)
-    problems = _unresolved(record, server)
+    problems = unresolved_references(record.references, server, HTML)
     assert not problems, f"{page}: references that do not resolve:{_fmt(problems)}"
 
 

@@ -2,13 +2,16 @@
 
 ``make lab`` opens the chapters in JupyterLab with jupyterlab-myst (pinned in requirements.txt),
 which renders MyST roles and directives in markdown cells. This test starts that JupyterLab from
-the book's environment on 127.0.0.1, on a free port, with a random token, opens every chapter
-and the student edition of each (written by ``scripts/student_edition.py``'s
-``strip_solutions`` into a temporary folder) in headless Chromium, and checks that every markdown
+the book's environment on 127.0.0.1, on a free port, with a random token, loads it once in headless
+Chromium, and opens in it, one after another (JupyterLab's own ``docmanager:open`` command), every
+chapter and the student edition of each (written by ``scripts/student_edition.py``'s
+``strip_solutions`` into a temporary folder), and checks that every markdown
 cell is rendered, that the rendered text shows every number the chapter's prose types, and that
 none of it is raw role or directive syntax (``{glue``, ``{cite``, ``{term``, a fence opening with
 a brace, ``:::{``) or a glossary target left in angle brackets (a ``{term}`` role broken across
-two lines, which jupyterlab-myst does not join). The server is stopped at the end.
+two lines, which jupyterlab-myst does not join). Each notebook is opened without a kernel (nothing is
+executed, and markdown renders without one) and closed before the next opens; the server is stopped at the end. (Loading JupyterLab once, not once
+a notebook, is what keeps this test to about a minute of the time budget of ``make test``.)
 
 The notebooks are copied into a temporary folder that the server serves, so opening them cannot
 change the repository. Nothing is executed: the stored outputs are what a student sees first.
@@ -57,11 +60,36 @@ RAW_MARKUP = [
 
 # The text of every markdown cell as JupyterLab renders it, dropdowns opened (innerText leaves out
 # the hidden editors, and what a closed dropdown hides).
+# All of it in the open notebook's panel only (window.__notebook, set by OPEN).
 RENDERED_TEXT = """() => {
-    document.querySelectorAll('.jp-MarkdownCell details').forEach(d => { d.open = true; });
-    return Array.from(document.querySelectorAll('.jp-MarkdownCell .jp-Cell-inputArea'))
+    const panel = window.__notebook.node;
+    panel.querySelectorAll('.jp-MarkdownCell details').forEach(d => { d.open = true; });
+    return Array.from(panel.querySelectorAll('.jp-MarkdownCell .jp-Cell-inputArea'))
     .map(e => e.innerText).join('\\n'); }"""
-RENDERED_COUNT = "() => document.querySelectorAll('.jp-MarkdownCell.jp-mod-rendered').length"
+RENDERED_COUNT = (
+    "() => window.__notebook.node.querySelectorAll('.jp-MarkdownCell.jp-mod-rendered').length"
+)
+# JupyterLab's application object (exposed by --LabApp.expose_app_in_browser), once it has started.
+APP_READY = "() => window.jupyterapp !== undefined"
+RESTORED = "async () => { await window.jupyterapp.restored; }"
+# Open a notebook as File > Open does, in the main area, and keep its panel at hand. No kernel is
+# started: markdown renders without one, and nothing is executed.
+OPEN = """async (path) => {
+    const panel = await window.jupyterapp.commands.execute(
+        'docmanager:open', {path: path, factory: 'Notebook', kernelPreference: {shouldStart: false}});
+    await panel.context.ready;
+    await panel.revealed;
+    window.jupyterapp.shell.activateById(panel.id);
+    window.__notebook = panel;
+}"""
+# Close it (and shut down its kernel, should one have started).
+CLOSE = """async () => {
+    const panel = window.__notebook;
+    window.__notebook = undefined;
+    if (!panel) return;
+    if (panel.sessionContext.session) await panel.sessionContext.shutdown();
+    panel.dispose();
+}"""
 
 
 def _student_edition():
@@ -135,6 +163,7 @@ def served(tmp_path_factory):
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={notebooks}",
         "--LabApp.news_url=",
+        "--LabApp.expose_app_in_browser=True",
         "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
     ]
     log = (folder / "server.log").open("w")
@@ -168,11 +197,22 @@ def served(tmp_path_factory):
         log.close()
 
 
+# A screenshot of each notebook as JupyterLab shows it, this run's only.
+SCREENSHOTS = ROOT / "_build" / "screenshots" / "jupyterlab"
+
+
 @pytest.fixture(scope="module")
-def lab_page(browser):
+def lab_page(browser, served):
+    """JupyterLab, loaded once in a browser tab, with no notebook open."""
+    base, token, _ = served
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     try:
+        page.goto(f"{base}/lab?token={token}&reset", timeout=SERVER_START * 1000)
+        page.wait_for_function(APP_READY, timeout=SERVER_START * 1000)
+        page.evaluate(RESTORED)
         yield page
     finally:
         context.close()
@@ -180,14 +220,34 @@ def lab_page(browser):
 
 @pytest.mark.parametrize("name", CHAPTERS + [f"student_{name}" for name in CHAPTERS])
 def test_a_notebook_reads_right_in_jupyterlab(served, lab_page, name):
-    base, token, notebooks = served
+    _, _, notebooks = served
     notebook = json.loads((notebooks / name).read_text(encoding="utf-8"))
     markdown_cells = sum(1 for cell in notebook["cells"] if cell["cell_type"] == "markdown")
     expected = _expected_numbers(notebook)
 
-    lab_page.goto(f"{base}/lab/tree/{name}?token={token}&reset", timeout=RENDER * 1000)
+    lab_page.set_default_timeout(RENDER * 1000)
+    lab_page.evaluate(OPEN, name)
+    try:
+        rendered, missing = _rendered(lab_page, markdown_cells, expected)
+        lab_page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    finally:
+        lab_page.evaluate(CLOSE)
+
+    assert expected, f"{name}: found no prose numbers to look for"
+    assert not missing, f"{name}: JupyterLab's rendered markdown does not show {missing}"
+    raw = [
+        (what, rendered[max(0, m.start() - 60) : m.end() + 60])
+        for what, pattern in RAW_MARKUP
+        for m in pattern.finditer(rendered)
+    ]
+    assert not raw, f"{name}: raw MyST markup in JupyterLab (what, where): {raw}"
+
+
+def _rendered(lab_page, markdown_cells, expected):
+    """The open notebook's rendered markdown once every cell is rendered and shows every expected
+    number (or RENDER seconds have passed), and the expected numbers it does not show."""
     lab_page.wait_for_function(
-        f"() => ({RENDERED_COUNT})() >= {markdown_cells}", timeout=RENDER * 1000
+        f"() => ({RENDERED_COUNT})() >= {markdown_cells}", timeout=RENDER * 1000, polling=200
     )
     # jupyterlab-myst renders each cell asynchronously: wait until every number is shown (or time
     # runs out, and the assertion below names what is missing).
@@ -198,16 +258,5 @@ def test_a_notebook_reads_right_in_jupyterlab(served, lab_page, name):
         missing = sorted(n for n in expected if n not in text.replace("\u2212", "-"))
         if not missing or time.monotonic() > deadline:
             break
-        time.sleep(1)
-    shots = ROOT / "_build" / "screenshots" / "jupyterlab"
-    shots.mkdir(parents=True, exist_ok=True)
-    lab_page.screenshot(path=str(shots / f"{name}.png"))
-
-    assert expected, f"{name}: found no prose numbers to look for"
-    assert not missing, f"{name}: JupyterLab's rendered markdown does not show {missing}"
-    raw = [
-        (what, rendered[max(0, m.start() - 60) : m.end() + 60])
-        for what, pattern in RAW_MARKUP
-        for m in pattern.finditer(rendered)
-    ]
-    assert not raw, f"{name}: raw MyST markup in JupyterLab (what, where): {raw}"
+        time.sleep(0.5)
+    return rendered, missing

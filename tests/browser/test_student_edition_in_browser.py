@@ -14,12 +14,8 @@ checks a student book built elsewhere.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import html.parser
 import os
 import pathlib
-import re
-import urllib.parse
 
 import pytest
 
@@ -36,12 +32,6 @@ PAGES = sorted(
     for path in HTML.rglob("*.html")
     if path.relative_to(HTML).parts[0] not in NOT_PAGES
 ) or ["index.html"]  # with no student book, one placeholder whose test skips and says why
-
-_META_REFRESH = re.compile(
-    r'<meta\s+http-equiv="refresh"\s+content="\d+;\s*url=([^"]+)"', re.IGNORECASE
-)
-# Console messages that only restate a failed request (reported with its URL by the asset test).
-NETWORK_CONSOLE_MESSAGE = re.compile(r"^Failed to load resource\b")
 
 _VISIT = """async () => {
   for (const image of document.images) image.loading = 'eager';
@@ -71,99 +61,28 @@ _VISIT = """async () => {
 
 @dataclasses.dataclass
 class Visit:
-    errors: list = dataclasses.field(default_factory=list)
-    requests: list = dataclasses.field(default_factory=list)
+    console_errors: list = dataclasses.field(default_factory=list)
+    page_errors: list = dataclasses.field(default_factory=list)
+    bad_responses: list = dataclasses.field(default_factory=list)
+    failed_requests: list = dataclasses.field(default_factory=list)
+    outside_requests: list = dataclasses.field(default_factory=list)
     seen: dict | None = None
     load_error: str | None = None
 
 
 @pytest.fixture(scope="session")
-def student_visit(browser, student_server):
+def student_visit(browser, student_server, watched_page, page_visits):
     """Load a page of the student book once and return what it did (cached for the session)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
 
-    @functools.cache
-    def load(page_name):
-        record, page = Visit(), context.new_page()
-        page.set_default_timeout(60_000)
-
-        def on_console(message):
-            if message.type == "error" and not NETWORK_CONSOLE_MESSAGE.match(message.text):
-                record.errors.append(f"console: {message.text}")
-
-        def on_response(response):
-            if response.url.startswith(student_server) and response.status >= 400:
-                record.requests.append(f"HTTP {response.status} {response.url}")
-
-        def on_request_failed(request):
-            where = "" if request.url.startswith(student_server) else "another host: "
-            record.requests.append(f"{where}{request.failure or 'failed'}: {request.url}")
-
-        page.on("console", on_console)
-        page.on("pageerror", lambda error: record.errors.append(f"uncaught: {error}"))
-        page.on("response", on_response)
-        page.on("requestfailed", on_request_failed)
-        try:
-            url = student_server + page_name
-            page.goto(url, wait_until="load")
-            redirect = _META_REFRESH.search((HTML / page_name).read_text(encoding="utf-8"))
-            if redirect:  # Jupyter Book's index.html: check the page it lands on
-                target = urllib.parse.urljoin(url, redirect.group(1).strip())
-                page.wait_for_url(target, wait_until="load")
+    def load(page_name, record):
+        with watched_page(context, student_server, HTML, page_name, record, 60_000) as (page, _):
             record.seen = page.evaluate(_VISIT)
-        except Exception as error:  # reported by every test of this page
-            record.load_error = f"{type(error).__name__}: {error}"
-        finally:
-            page.close()
-        return record
-
-    def loaded(page_name):
-        record = load(page_name)
-        assert record.load_error is None, f"{page_name}: the visit failed: {record.load_error}"
-        return record
 
     try:
-        yield loaded
+        yield page_visits(lambda _: Visit(), load)
     finally:
         context.close()
-
-
-class _Ids(html.parser.HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.ids = set()
-
-    def handle_starttag(self, tag, attrs):
-        self.ids.update(v for n, v in attrs if v and (n == "id" or (tag == "a" and n == "name")))
-
-
-@functools.cache
-def _ids(path):
-    parser = _Ids()
-    parser.feed(path.read_text(encoding="utf-8"))
-    return frozenset(parser.ids)
-
-
-def _unresolved(references, server):
-    problems = set()
-    for reference in references:
-        url, shown = reference["url"], f"<{reference['tag']}> {reference['raw']!r}"
-        if url is None:
-            problems.add(f"{shown} is not a valid URL")
-            continue
-        if not url.startswith(server):
-            continue  # another host or scheme: not this book's to resolve
-        parts = urllib.parse.urlsplit(url)
-        relative = urllib.parse.unquote(parts.path)[len(urllib.parse.urlsplit(server).path) :]
-        target = HTML / relative
-        if relative == "" or relative.endswith("/"):
-            target = target / "index.html"
-        fragment = urllib.parse.unquote(parts.fragment)
-        if not target.is_file():
-            problems.add(f"{shown} -> {relative} does not exist")
-        elif fragment and target.suffix == ".html" and fragment not in _ids(target):
-            problems.add(f"{shown} -> no id {fragment!r} in {relative}")
-    return sorted(problems)
 
 
 def _fmt(lines):
@@ -173,14 +92,18 @@ def _fmt(lines):
 @pytest.mark.parametrize("page", PAGES)
 def test_student_page_loads_without_errors(student_visit, page):
     record = student_visit(page)
-    problems = record.errors + record.requests
+    problems = [f"console: {e}" for e in record.console_errors]
+    problems += [f"uncaught: {e}" for e in record.page_errors]
+    problems += record.bad_responses + record.failed_requests
+    problems += [f"another host: {url}" for url in record.outside_requests]
     problems += [f"image did not load: {src}" for src in record.seen["brokenImages"]]
     assert not problems, f"student edition, {page}:{_fmt(problems)}"
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_student_page_links_resolve(student_visit, student_server, page):
-    problems = _unresolved(student_visit(page).seen["references"], student_server)
+def test_student_page_links_resolve(student_visit, student_server, unresolved_references, page):
+    references = student_visit(page).seen["references"]
+    problems = unresolved_references(references, student_server, HTML)
     assert not problems, f"student edition, {page}: references that do not resolve:{_fmt(problems)}"
 
 
