@@ -89,9 +89,11 @@ test-pdf: $(STAMP)
 	  echo "SKIPPED test-pdf: xelatex and latexmk are not installed (apt-get install $(TEX_PACKAGES))"; \
 	fi
 
-# In make test, the PDF is built after the HTML book, never beside it: Jupyter Book's HTML and
-# LaTeX builds share Sphinx's environment in $(BUILD)/.doctrees.
-test-pdf-after-build: test-build
+# In make test, the PDFs are built after the HTML books and the student edition's browser test,
+# never beside them: Jupyter Book's HTML and LaTeX builds share Sphinx's environment (in
+# $(BUILD)/.doctrees, and the student edition's in $(BUILD)/student/_build/.doctrees), and make pdf
+# writes the student edition's sources afresh, which the student build and its test read.
+test-pdf-after-build: test-build test-browser-student
 	@$(MAKE) --no-print-directory test-pdf
 
 # ruff: lint and format check of the library, the tests, the Sphinx extensions and the notebooks
