@@ -15,6 +15,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from lib import claim_greater, sanity_check
 from lib.evidence.claims import CHECK_METADATA_KEY
 from lib.evidence.ledger import (
+    DISAGREEMENT_PATTERN,
     UNTESTED_VERDICTS,
     VERDICTS,
     chapter_sections,
@@ -217,6 +218,45 @@ def test_a_disagreement_without_a_row_fails(book, tmp_path):
         tmp_path, ROW + '[[not_about_sources]]\nat = "02#Closing"\nwhy = "about itself"\n'
     )
     assert ledger_problems(exempt, book) == []
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "This disagrees with the source, for a reason.",
+        "Whether this disagrees with Kumar et al.'s account is open.",
+        "This disagrees with the picture in Liu et al.",
+        "On that point this chapter disagrees with it.",
+        "The source says a softer learned system degrades more gracefully; here both fall.",
+        "The source says so.",
+        'The essay says the poisoned models do "no better than random chance"; ours do worse.',
+        "The interview says they learn; here they do not.",
+        "Two readings of the essay do not survive.",
+    ],
+)
+def test_the_disagreement_pattern_catches_each_wording(sentence):
+    assert DISAGREEMENT_PATTERN.search(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "A single pool cannot disagree with itself.",
+        "The essay says Caballero et al. trained on 992 problems.",
+        "The essay says this share underflows to zero.",
+        "Here the source is quoted.",
+    ],
+)
+def test_the_disagreement_pattern_leaves_plain_reports_alone(sentence):
+    assert not DISAGREEMENT_PATTERN.search(sentence)
+
+
+def test_a_named_disagreement_without_a_row_fails(book, tmp_path):
+    prose = "The source says it degrades gracefully; here it does not. This disagrees with Kumar."
+    _chapter(book, "02", ["Closing"], prose=prose)
+    phrases = [s["phrase"] for s in disagreement_statements(book)]
+    assert phrases == ["The source says", "disagrees with"]
+    assert len(ledger_problems(_ledger(tmp_path, ROW), book)) == 2
 
 
 def test_untested_and_typed_rows_need_their_reasons(book, tmp_path):

@@ -78,8 +78,15 @@ UNTESTED_VERDICTS = VERDICTS[3:]
 
 # How the chapters say that a result disagrees with a source (or with a work a source relies on).
 # tests/test_ledger.py requires a ledger row (or a listed exemption) for every section that says so.
+# Besides "disagrees with the ...", a chapter may name whom it disagrees with ("disagrees with
+# Kumar et al.'s account"), or use the form chapter engineers were given for a disagreement: "The
+# source says ...; here ..." (any "The source says", and "The essay/interview/paper says ...;"
+# followed by "here", "ours" or "we").
 DISAGREEMENT_PATTERN = re.compile(
-    r"disagrees? with (?:the|it|them)\b|disagreement with|contradicts? (?:the|its|their)\b"
+    r"disagrees? with (?:the|it|them)\b|disagrees with\b|disagreement with"
+    r"|\bthe source says\b"
+    r"|\bthe (?:essay|interview|paper|summary) says\b(?=[^;\n]*;\s*(?:here|ours|we)\b)"
+    r"|contradicts? (?:the|its|their)\b"
     r"|unlike the (?:source|essay|paper|interview|summary)|goes against the"
     r"|did not reproduce|(?:did|does|do) not (?:survive|hold up)|half right"
     r"|correct the essay|not what the (?:source|essay)",
@@ -469,21 +476,32 @@ def disagreement_statements(folder) -> list[dict]:
     for path in sorted(folder.glob("*.ipynb")):
         heading = ""
         for text in _markdown_cells(path):
-            fenced = False
-            for line in text.splitlines():
-                if line.lstrip().startswith(("```", "~~~")):
+            # Search each section's text within a cell as one string, so that a phrase wrapped
+            # across lines ("The\nsource says") is still found.
+            fenced, block = False, []
+            for line in text.splitlines() + [None]:
+                if line is not None and line.lstrip().startswith(("```", "~~~")):
                     fenced = not fenced
-                match = None if fenced else re.match(r"^(#{1,3}) +(.*?)\s*$", line)
-                if match:
-                    heading = match.group(2)
-                for hit in DISAGREEMENT_PATTERN.finditer(line):
+                match = None
+                if line is not None and not fenced:
+                    match = re.match(r"^(#{1,3}) +(.*?)\s*$", line)
+                if line is not None and not match:
+                    block.append(line)
+                    continue
+                prose = " ".join(" ".join(block).split())
+                for hit in DISAGREEMENT_PATTERN.finditer(prose):
+                    start = prose.rfind(". ", 0, hit.start()) + 1
+                    end = prose.find(". ", hit.end())
                     found.append(
                         {
                             "at": f"{path.name[:2]}#{heading}",
                             "phrase": hit.group(0),
-                            "text": line.strip(),
+                            "text": prose[start : len(prose) if end < 0 else end + 1].strip(),
                         }
                     )
+                block = []
+                if match:
+                    heading = match.group(2)
     return found
 
 
