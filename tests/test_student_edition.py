@@ -324,8 +324,8 @@ def test_removing_a_solution_changes_no_later_cell(path):
 
 # Chapters whose engineers are bringing their exercises into the format (issue 31); the
 # coordinator empties this when they land.
-BEING_BROUGHT_TO_FOUR = {"02", "03", "04", "05", "07"}
-_REASON = "chapters 02-05 and 07 are being brought to four by their engineers"
+BEING_BROUGHT_TO_FOUR = {"03", "04", "05", "07"}
+_REASON = "chapters 03-05 and 07 are being brought to four by their engineers"
 CHAPTERS_IN_FORMAT = [
     pytest.param(
         path,
