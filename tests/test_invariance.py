@@ -403,23 +403,51 @@ def _colour_envs(pool, *, cue):
 
 
 @pytest.mark.parametrize("cue", [False, True])
-def test_colour_blocks_give_the_dense_logits_and_gradients(pool, cue):
+@pytest.mark.parametrize("hidden", [(), (5,), (4, 3)])
+def test_colour_blocks_give_the_dense_logits_and_gradients(pool, cue, hidden):
     from lib.learners.invariance import _ColourBlocks, _Dense
 
     env = _colour_envs(pool, cue=cue)[0]
-    params = init_network(env.features.shape[2], (), n_models=2, rng=np.random.default_rng(7))
-    params = params._replace(params.weights, (np.array([[0.3], [-0.2]]),))
+    params = init_network(env.features.shape[2], hidden, n_models=2, rng=np.random.default_rng(7))
+    biases = (*params.biases[:-1], np.array([[0.3], [-0.2]]))
+    params = params._replace(params.weights, biases)
     fast = _ColourBlocks.from_environment(env)
     assert isinstance(fast, _ColourBlocks)  # else the comparison below would be vacuous
     dense = _Dense(env.features)
     logits = forward(params, env.features)
-    np.testing.assert_allclose(fast.forward(params)[0], logits, atol=1e-12)
+    # The colour blocks hold each seed's examples sorted by colour: labels, logits and
+    # coefficients alike (arrange), so the loss pairs each logit with its own label.
+    np.testing.assert_array_equal(dense.arrange(env.label), env.label)
+    order = fast.order
+    assert not np.array_equal(order, np.arange(order.shape[1])[None].repeat(2, 0))
+    np.testing.assert_array_equal(fast.arrange(env.label), np.take_along_axis(env.label, order, 1))
+    fast_logits, fast_inputs = fast.forward(params)
+    np.testing.assert_allclose(fast_logits, np.take_along_axis(logits, order, 1), atol=1e-12)
     np.testing.assert_allclose(dense.forward(params)[0], logits, atol=1e-12)
     c = np.random.default_rng(8).standard_normal(env.label.shape)
     reference = flatten(backward(params, env.features, c))
-    np.testing.assert_allclose(flatten(fast.backward(params, c, None)), reference, atol=1e-12)
+    arranged = fast.backward(params, np.take_along_axis(c, order, 1), fast_inputs)
+    np.testing.assert_allclose(flatten(arranged), reference, atol=1e-12)
     _, layer_inputs = dense.forward(params)
     np.testing.assert_allclose(flatten(dense.backward(params, c, layer_inputs)), reference)
+
+
+def test_colour_blocks_stack_copies_of_a_hidden_layer_network(pool):
+    from lib.learners.invariance import _ColourBlocks, _Dense
+    from lib.learners.networks import stack_networks
+
+    env = _colour_envs(pool, cue=True)[0]
+    params = init_network(env.features.shape[2], (6,), n_models=2, rng=np.random.default_rng(3))
+    stacked = stack_networks([params] * 3)
+    fast, dense = _ColourBlocks.from_environment(env, copies=3), _Dense(env.features, copies=3)
+    order = np.tile(fast.order, (3, 1))
+    fast_logits, fast_inputs = fast.forward(stacked)
+    dense_logits, dense_inputs = dense.forward(stacked)
+    np.testing.assert_allclose(fast_logits, np.take_along_axis(dense_logits, order, 1), atol=1e-12)
+    c = np.random.default_rng(4).standard_normal(dense_logits.shape)
+    arranged = fast.backward(stacked, np.take_along_axis(c, order, 1), fast_inputs)
+    reference = dense.backward(stacked, c, dense_inputs)
+    np.testing.assert_allclose(flatten(arranged), flatten(reference), atol=1e-12)
 
 
 @pytest.mark.parametrize("method", INVARIANCE_METHODS)

@@ -491,3 +491,28 @@ def test_a_larger_cap_keeps_the_mean_checks_and_thins_the_stacked_plans():
         HospitalWorld(max_repeats=2)
     with pytest.raises(ValueError, match="plans must be an"):
         plan_prior(WORLD, plans8)
+
+
+def test_equal_check_rates_make_checks_no_mark_of_a_careful_team():
+    # with check_rates (0.4, 0.4) both teams write checks alike: the mean count is 4 * 0.4 for
+    # either team, cleaning is unchanged, and the default (None) is the chapter's (0.2, 0.6)
+    same = HospitalWorld(check_rates=(0.4, 0.4))
+    assert HospitalWorld(check_rates=(0.2, 0.6)) != WORLD
+    assert np.array_equal(
+        plan_prior(HospitalWorld(check_rates=(0.2, 0.6)), PLANS), plan_prior(WORLD, PLANS)
+    )
+    records, careful, _ = sample_records(same, 40_000, rng=np.random.default_rng(5))
+    check, clean = FEATURES.index("check"), FEATURES.index("clean")
+    for team in (False, True):
+        assert records[careful == team, check].mean() == pytest.approx(1.6, abs=0.05)
+    assert records[careful, clean].mean() > records[~careful, clean].mean() + 1
+    prior = plan_prior(same, PLANS)
+    assert prior.sum() == pytest.approx(1.0, abs=1e-12)
+    assert prior @ PLANS[:, check] == pytest.approx(1.6, rel=1e-12)
+    for bad, message in (
+        ((0.4, 1.5), "check_rates\\[1\\] must be in"),
+        ((0.4,), "check_rates must be a tuple"),
+        ([0.4, 0.4], "check_rates must be a tuple"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            HospitalWorld(check_rates=bad)

@@ -322,20 +322,7 @@ def test_removing_a_solution_changes_no_later_cell(path):
     assert not solution_problems(json.loads(path.read_text(encoding="utf-8")))
 
 
-# Chapters whose engineers are bringing their exercises into the format (issue 31); the
-# coordinator empties this when they land.
-BEING_BROUGHT_TO_FOUR = {"02"}
-_REASON = "chapter 02 is being brought to four by its engineer"
-CHAPTERS_IN_FORMAT = [
-    pytest.param(
-        path,
-        id=path.stem,
-        marks=[pytest.mark.xfail(reason=_REASON, strict=False)]
-        if path.name[:2] in BEING_BROUGHT_TO_FOUR
-        else [],
-    )
-    for path in CHAPTERS
-]
+CHAPTERS_IN_FORMAT = [pytest.param(path, id=path.stem) for path in CHAPTERS]
 
 
 @pytest.mark.parametrize("path", CHAPTERS_IN_FORMAT)

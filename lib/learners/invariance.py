@@ -840,6 +840,10 @@ class _Dense:
         self.inputs = inputs if copies == 1 else np.tile(inputs, (copies, 1, 1))
         self.inputs_t = _transposed_inputs(self.inputs)
 
+    def arrange(self, labels):
+        # The labels in the order of this design's examples: as given.
+        return labels
+
     def forward(self, network):
         values, layer_inputs = _forward(network, self.inputs)
         return values[..., 0], layer_inputs
@@ -849,21 +853,21 @@ class _Dense:
 
 
 class _ColourBlocks:
-    # Coloured images for a linear model, stored as the 64 grey pixels, the colour and any extra
-    # columns (append_cue). The 128-feature logit w . x equals grey . w_c, with w_c the red or
-    # green half of w picked by the image's colour: the same linear model as
-    # lib.learners.networks' on the 128 features, equal to rounding (tests), at a quarter of the
-    # arithmetic. Each seed's images are held sorted by colour, red first, so that the images
-    # all seeds agree are red (or green) meet only their own half of w; only a narrow band in
-    # the middle, where seeds differ, needs both halves. Logits and coefficients keep the
-    # environment's own order.
+    # Coloured images, stored as the 64 grey pixels, the colour and any extra columns
+    # (append_cue). The first layer's product w . x on the 128 features equals grey . w_c, with
+    # w_c the red or green half of w picked by the image's colour: the same model (linear, or a
+    # network whose later layers are computed as lib.learners.networks computes them) as on the
+    # 128 features, equal to rounding (tests), at a quarter of the first layer's arithmetic.
+    # Each seed's images are held sorted by colour, red first, so that the images all seeds
+    # agree are red (or green) meet only their own half of w; only a narrow band in the
+    # middle, where seeds differ, needs both halves. Logits and coefficients are in that
+    # sorted order too: the labels are put in it once (arrange), not the logits every step.
     # With copies > 1 the network holds copies * n_seeds models (setting-major: model
     # j * n_seeds + s is setting j on seed s) and each seed's images are read once per step
     # for all its copies.
     def __init__(self, grey, colour, extra, copies=1):
         green = np.asarray(colour) == 1
         self.order = np.argsort(green, axis=1, kind="stable")  # red first
-        self.inverse = np.argsort(self.order, axis=1)
         rows = self.order[..., None]
         self.grey = np.ascontiguousarray(np.take_along_axis(np.asarray(grey, float), rows, 1))
         self.extra = np.ascontiguousarray(np.take_along_axis(np.asarray(extra, float), rows, 1))
@@ -889,15 +893,20 @@ class _ColourBlocks:
         return cls(env.grey, env.colour, features[..., 2 * n_pixels :], copies)
 
     def _halves(self, network):
-        # Each seed's red and green weights and extra-column weights, (n_seeds, ., copies).
+        # Each seed's first-layer red, green and extra-column weights, (n_seeds, ., copies *
+        # width): a linear model has width 1, a network its first hidden layer's width.
         k, c = self.n_pixels, self.copies
-        w = network.weights[0][..., 0].reshape(c, self.grey.shape[0], -1)
+        w0 = network.weights[0]
+        w = w0.reshape(c, self.grey.shape[0], w0.shape[1], w0.shape[2])
         return tuple(
-            np.ascontiguousarray(part.transpose(1, 2, 0))  # BLAS takes contiguous faster
-            for part in (w[..., :k], w[..., k : 2 * k], w[..., 2 * k :])
+            np.ascontiguousarray(  # BLAS takes contiguous faster
+                part.transpose(1, 2, 0, 3).reshape(part.shape[1], part.shape[2], c * w0.shape[2])
+            )
+            for part in (w[:, :, :k], w[:, :, k : 2 * k], w[:, :, 2 * k :])
         )
 
-    def forward(self, network):
+    def _first_layer(self, network):
+        # The first layer's pre-activations, (copies * n_seeds, n, width), in arranged order.
         red, green, extra = self._halves(network)
         lo, hi, grey = self.lo, self.hi, self.grey
         parts = [grey[:, :lo] @ red]
@@ -905,19 +914,49 @@ class _ColourBlocks:
             band = grey[:, lo:hi]
             parts.append(np.where(self.band_green[..., None], band @ green, band @ red))
         parts.append(grey[:, hi:] @ green)
-        logits = np.concatenate(parts, axis=1)  # (n_seeds, n, copies), sorted by colour
+        values = np.concatenate(parts, axis=1)  # (n_seeds, n, copies * width), by colour
         if self.extra.shape[2]:
-            logits = logits + self.extra @ extra
-        logits = np.take_along_axis(logits, self.inverse[..., None], 1)
+            values = values + self.extra @ extra
         n_seeds, n = self.order.shape
-        logits = logits.transpose(2, 0, 1).reshape(self.copies * n_seeds, n)
-        return logits + network.biases[0], None
+        width = network.weights[0].shape[2]
+        values = values.reshape(n_seeds, n, self.copies, width).transpose(2, 0, 1, 3)
+        return values.reshape(self.copies * n_seeds, n, width) + network.biases[0][:, None, :]
+
+    def arrange(self, labels):
+        # The labels in the order of this design's examples (each seed's, sorted by colour).
+        return np.take_along_axis(labels, self.order, 1)
+
+    def forward(self, network):
+        # The later layers as lib.learners.networks' _forward computes them.
+        values = self._first_layer(network)
+        layer_inputs = [None]
+        for w, b in zip(network.weights[1:], network.biases[1:]):
+            values = np.maximum(values, 0.0) if network.activation == "relu" else np.tanh(values)
+            layer_inputs.append(values)
+            w_t = np.ascontiguousarray(w.transpose(0, 2, 1))
+            values = np.einsum("mnf,mhf->mnh", values, w_t) + b[:, None, :]
+        return values[..., 0], layer_inputs
 
     def backward(self, network, coefficients, layer_inputs):
+        # The later layers as lib.learners.networks' _backward computes them, then the first.
+        n_layers = len(network.weights)
+        weights, biases = [None] * n_layers, [None] * n_layers
+        delta = coefficients[..., None]
+        for layer in range(n_layers - 1, 0, -1):
+            values = layer_inputs[layer]
+            delta_t = np.ascontiguousarray(delta.transpose(0, 2, 1))
+            weights[layer] = np.einsum("mfn,mhn->mfh", _transposed_inputs(values), delta_t)
+            biases[layer] = delta.sum(axis=1)
+            delta = np.einsum("mnh,mfh->mnf", delta, network.weights[layer])
+            if network.activation == "relu":
+                delta = delta * (values > 0)
+            else:
+                delta = delta * (1.0 - values**2)
         n_seeds, n = self.order.shape
+        width = delta.shape[2]
         lo, hi, grey = self.lo, self.hi, self.grey
-        per_seed = coefficients.reshape(self.copies, n_seeds, n).transpose(1, 0, 2)
-        per_seed = np.take_along_axis(per_seed, self.order[:, None, :], 2)  # (n_seeds, c, n)
+        per_seed = delta.reshape(self.copies, n_seeds, n, width).transpose(1, 0, 3, 2)
+        per_seed = per_seed.reshape(n_seeds, self.copies * width, n)
         red = per_seed[:, :, :lo] @ grey[:, :lo]
         green = per_seed[:, :, hi:] @ grey[:, hi:]
         if hi > lo:
@@ -927,15 +966,17 @@ class _ColourBlocks:
         parts = [red, green]
         if self.extra.shape[2]:
             parts.append(per_seed @ self.extra)
-        weights = np.concatenate(parts, axis=2).transpose(1, 0, 2)  # (c, n_seeds, n_features)
-        weights = weights.reshape(self.copies * n_seeds, -1)[..., None]
-        return network._replace((weights,), (coefficients.sum(axis=1, keepdims=True),))
+        first = np.concatenate(parts, axis=2)  # (n_seeds, copies * width, n_features)
+        first = first.reshape(n_seeds, self.copies, width, -1).transpose(1, 0, 3, 2)
+        weights[0] = first.reshape(self.copies * n_seeds, -1, width)
+        biases[0] = delta.sum(axis=1)
+        return network._replace(tuple(weights), tuple(biases))
 
 
 def _design(network, env, *, grey, copies=1):
     # The cheapest representation of an environment's inputs that gives the same model (to
     # rounding) for this network (of copies * n_seeds models).
-    if not grey and not network.hidden:
+    if not grey:
         blocks = _ColourBlocks.from_environment(env, copies)
         if blocks is not None:
             return blocks
@@ -1128,12 +1169,22 @@ def _norm(network) -> np.ndarray:
     return np.sqrt(np.sum(squares, axis=0))
 
 
-def _environment_pairs(network, environments, grey):
-    # Validated as train_method validates, then each environment's cheapest design (_design).
+def _checked_pairs(network, environments, grey):
+    # The (inputs, labels) pairs, validated as train_method validates them.
     if not all(isinstance(e, Environment) for e in environments):
         raise TypeError("environments must be Environment instances")
-    pairs = _check_environments(network, [e.pair(grey=grey) for e in environments])
-    return [(_design(network, e, grey=grey), y) for e, (_, y) in zip(environments, pairs)]
+    return _check_environments(network, [e.pair(grey=grey) for e in environments])
+
+
+def _environment_pairs(network, environments, grey):
+    # Validated as train_method validates, then each environment's cheapest design (_design).
+    pairs = _checked_pairs(network, environments, grey)
+    return [_arranged(_design(network, e, grey=grey), y) for e, (_, y) in zip(environments, pairs)]
+
+
+def _arranged(design, labels):
+    # (design, labels) with the labels in the design's order of examples.
+    return design, design.arrange(labels)
 
 
 def fit(network, environments, *, grey: bool = False, **training):
@@ -1252,7 +1303,7 @@ def fit_settings(
                 f"got {len(environments)}"
             )
         for envs in environments:
-            _environment_pairs(network, envs, grey)  # validated for one stack of seeds
+            _checked_pairs(network, envs, grey)  # validated for one stack of seeds
             if len(envs) != len(environments[0]):
                 raise ValueError("every setting needs the same number of environments")
         joined = [
@@ -1264,13 +1315,14 @@ def fit_settings(
             )
             for group in zip(*environments)
         ]
-        pairs = _environment_pairs(stacked, joined, grey)
+        pairs = _checked_pairs(stacked, joined, grey)
         copies = 1
     else:
-        pairs = _environment_pairs(network, environments, grey)  # one stack of seeds
+        pairs = _checked_pairs(network, environments, grey)  # one stack of seeds
         joined, copies = environments, n_settings
     designs = [
-        (_design(stacked, e, grey=grey, copies=copies), y) for e, (_, y) in zip(joined, pairs)
+        _arranged(_design(stacked, e, grey=grey, copies=copies), y)
+        for e, (_, y) in zip(joined, pairs)
     ]
     defaults = {"penalty_weight": 1.0, "anneal_steps": 0, "dro_step": 0.01}
     options = defaults | {"reset_at_switch": False} | training

@@ -138,6 +138,19 @@ class HospitalWorld:
         repeats is written with a chance scaled by ``MAX_REPEATS / max_repeats``, so that each
         kind of team writes as many checks and cleanings on average whatever the cap; a larger
         cap makes heavily stacked plans rarer. At least ``MAX_REPEATS``.
+    check_rates : tuple of two floats, optional
+        The chance of each possible extra check, (careless team, careful team), at the default
+        cap. ``None`` (the default) keeps the rates of the chapter's world, ``(0.2, 0.6)``. Equal
+        rates, such as ``(0.4, 0.4)``, make checks no mark of a careful team (cleaning still is).
+
+    Examples
+    --------
+    >>> HospitalWorld(check_rates=(0.4, 0.4)).check_rates
+    (0.4, 0.4)
+    >>> HospitalWorld(check_rates=(0.4, 1.5))
+    Traceback (most recent call last):
+    ...
+    ValueError: check_rates[1] must be in [0, 1], got 1.5
     """
 
     share_careful: float = 0.5
@@ -147,6 +160,7 @@ class HospitalWorld:
     scheme_effect: float = 2.0
     lawsuit_intercept: float = -2.5
     max_repeats: int = MAX_REPEATS
+    check_rates: tuple[float, float] | None = None
 
     def __post_init__(self):
         check_probability(self.share_careful, "share_careful")
@@ -157,6 +171,14 @@ class HospitalWorld:
                 raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
         check_finite(self.lawsuit_intercept, "lawsuit_intercept")
         check_positive_int(self.max_repeats, "max_repeats", minimum=MAX_REPEATS)
+        if self.check_rates is not None:
+            if not isinstance(self.check_rates, tuple) or len(self.check_rates) != 2:
+                raise ValueError(
+                    "check_rates must be a tuple (careless, careful) of two probabilities, "
+                    f"got {self.check_rates!r}"
+                )
+            for i, rate in enumerate(self.check_rates):
+                check_probability(rate, f"check_rates[{i}]")
 
 
 def _check_world(world):
@@ -203,7 +225,10 @@ def enumerate_plans(max_repeats: int = MAX_REPEATS) -> np.ndarray:
 
 def _repeat_rate(world, feature, careful):
     # the chance of each possible repeat, scaled so that the mean count does not depend on the cap
-    return _STEP_RATES[feature][careful] * MAX_REPEATS / world.max_repeats
+    rates = _STEP_RATES[feature]
+    if feature == "check" and world.check_rates is not None:
+        rates = world.check_rates
+    return rates[careful] * MAX_REPEATS / world.max_repeats
 
 
 def _step_probabilities(world, plans, careful: bool) -> np.ndarray:
