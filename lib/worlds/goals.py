@@ -30,7 +30,6 @@ from scipy.optimize import minimize
 from scipy.special import expit, logit
 from sklearn._loss.loss import HalfBinomialLoss
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model._linear_loss import LinearModelLoss
 from threadpoolctl import ThreadpoolController
 
 from ..evidence.validation import (
@@ -234,8 +233,23 @@ class FrogPolicy:
         return self.coef[0] * self.cue_scale
 
 
-#: The binomial log-loss scikit-learn's LogisticRegression minimises (with an intercept).
-_LOGISTIC_LOSS = LinearModelLoss(base_loss=HalfBinomialLoss(), fit_intercept=True)
+_BINOMIAL = HalfBinomialLoss()
+
+
+def _logistic_loss_gradient(coef, cues, labels, l2_reg_strength):
+    # scikit-learn's LinearModelLoss(HalfBinomialLoss(), fit_intercept=True).loss_gradient for
+    # numpy input without sample weights, operation for operation (its array-API dispatch is
+    # most of its cost here): mean log-loss plus the L2 penalty on the weights, and its gradient
+    weights, intercept = coef[:-1], coef[-1]
+    loss, pointwise = _BINOMIAL.loss_gradient(
+        y_true=labels, raw_prediction=cues @ weights + intercept, sample_weight=None, n_threads=1
+    )
+    loss = float(np.sum(loss) / labels.size) + float(0.5 * l2_reg_strength * (weights @ weights))
+    pointwise /= labels.size
+    gradient = np.empty_like(coef)
+    gradient[:-1] = cues.T @ pointwise + l2_reg_strength * weights
+    gradient[-1] = np.sum(pointwise)
+    return loss, gradient
 
 
 @cache
@@ -304,11 +318,11 @@ def fit_frog(
     # limit is lifted on exit.
     with _thread_controller().limit(limits=1):
         result = minimize(
-            _LOGISTIC_LOSS.loss_gradient,
+            _logistic_loss_gradient,
             np.zeros(3),
             method="L-BFGS-B",
             jac=True,
-            args=(cues * cue_scale, labels.astype(np.float64), None, 1 / (penalty * kinds.size), 1),
+            args=(cues * cue_scale, labels.astype(np.float64), 1 / (penalty * kinds.size)),
             options={
                 "maxiter": 1_000,
                 "maxls": 50,
