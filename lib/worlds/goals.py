@@ -419,8 +419,13 @@ def fit_goal_model(goal: str, kinds, snaps) -> GoalModel:
     snaps = check_binary(snaps, "snaps")
     if snaps.shape != goal_of.shape:
         raise ValueError(f"snaps must match kinds in shape, got {snaps.shape} and {goal_of.shape}")
-    rates = [(snaps[goal_of == g].sum() + 0.5) / ((goal_of == g).sum() + 1.0) for g in (1, 0)]
-    return GoalModel(goal, float(rates[0]), float(rates[1]))
+    # objects and snaps among the other objects (index 0) and the goal's (index 1); whole-number
+    # counts, so exact
+    group = goal_of.astype(np.intp)
+    objects = np.bincount(group, minlength=2)
+    snapped = np.bincount(group, weights=snaps, minlength=2)
+    rates = (snapped + 0.5) / (objects + 1.0)
+    return GoalModel(goal, float(rates[1]), float(rates[0]))
 
 
 def log_likelihood(snaps, probabilities) -> np.ndarray:
