@@ -218,3 +218,27 @@ def test_weighted_logistic_gradient_matches_finite_differences():
             np.array(params),
         )
         assert error < 1e-4
+
+
+def test_fit_frog_equals_scikit_learn_bit_for_bit():
+    # fit_frog calls scikit-learn's solver directly; weights and predictions must be exactly
+    # those of LogisticRegression(C=penalty, tol=1e-10, max_iter=1_000)
+    rng = np.random.default_rng(3)
+    for index, target in enumerate(("flies", "black dots", "flies or black dots", "flies")):
+        kinds, cues = sample_objects(FrogWorld(), 300 + 400 * index, noise=(0.3, 0.6), rng=rng)
+        scale = np.array([1.0, 0.3]) if index % 2 else np.array([0.4, 1.0])
+        frog = fit_frog(
+            cues, kinds, cue_scale=scale, penalty=0.5 + index, beta=10.0, snap_cost=0.3,
+            target=target,
+        )  # fmt: skip
+        model = LogisticRegression(C=0.5 + index, tol=1e-10, max_iter=1_000)
+        model.fit(cues * scale, goal_indicator(target, kinds))
+        assert np.array_equal(frog.coef, model.coef_)
+        assert np.array_equal(frog.intercept, model.intercept_)
+        assert np.array_equal(frog.food_probability(cues), model.predict_proba(cues * scale)[:, 1])
+
+
+def test_fit_frog_needs_both_labels():
+    kinds = np.zeros(20, dtype=int)  # flies only
+    with pytest.raises(ValueError, match="some of goal 'flies' and some others"):
+        fit_frog(np.zeros((20, 2)), kinds, cue_scale=(1, 1), penalty=1.0, beta=1.0, snap_cost=0.3)

@@ -496,10 +496,10 @@ def probe_accuracy(layer, train: ColouredDigits, test: ColouredDigits, *, target
         raise ValueError(f"target must be 'label', 'digit' or 'colour', got {target!r}")
     train, test = _check_data(train, "train"), _check_data(test, "test")
     train_x, test_x = train.features, test.features
-    if layer is not None:
-        train_x, test_x = embed(layer, train_x), embed(layer, test_x)
     probe = make_pipeline(StandardScaler(), _logistic())
-    with _one_thread():
+    with _one_thread():  # the embedding too: its products are as small as the fit's
+        if layer is not None:
+            train_x, test_x = embed(layer, train_x), embed(layer, test_x)
         probe.fit(train_x, getattr(train, target))
         return float(probe.score(test_x, getattr(test, target)))
 

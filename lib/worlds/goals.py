@@ -21,13 +21,15 @@ Everything here is the book's own construction; the essay gives the argument, no
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, logit
-from sklearn.linear_model import LogisticRegression
+from sklearn._loss.loss import HalfBinomialLoss
+from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController
 
 from ..evidence.validation import (
@@ -197,8 +199,10 @@ class FrogPolicy:
 
     Attributes
     ----------
-    model : sklearn.linear_model.LogisticRegression
-        Fitted on ``cues * cue_scale``.
+    coef : ndarray, shape (1, 2)
+        The logistic regression's weights on ``cues * cue_scale`` (scikit-learn's ``coef_``).
+    intercept : ndarray, shape (1,)
+        Its intercept (scikit-learn's ``intercept_``).
     cue_scale : ndarray, shape (2,)
         Gains that multiply the cues before the penalised fit. Under an L2 penalty a cue with a
         larger gain is cheaper to use (a gain ``g`` is the same as a penalty ``1 / g**2`` times
@@ -206,7 +210,8 @@ class FrogPolicy:
     beta, snap_cost : float
     """
 
-    model: LogisticRegression
+    coef: np.ndarray
+    intercept: np.ndarray
     cue_scale: np.ndarray
     beta: float
     snap_cost: float
@@ -216,7 +221,8 @@ class FrogPolicy:
         cues = check_finite_array(cues, "cues")
         if cues.ndim != 2 or cues.shape[1] != 2:
             raise ValueError(f"cues must have shape (n, 2), got {cues.shape}")
-        return self.model.predict_proba(cues * self.cue_scale)[:, 1]
+        # scikit-learn's predict_proba for two classes, operation for operation
+        return expit((cues * self.cue_scale @ self.coef.T + self.intercept).ravel())
 
     def snap_probability(self, cues) -> np.ndarray:
         """Return the chance that the frog snaps at each object."""
@@ -224,7 +230,26 @@ class FrogPolicy:
 
     def cue_weights(self) -> np.ndarray:
         """Return the weights on dotness and buzz in the cues' own units."""
-        return self.model.coef_[0] * self.cue_scale
+        return self.coef[0] * self.cue_scale
+
+
+_BINOMIAL = HalfBinomialLoss()
+
+
+def _logistic_loss_gradient(coef, cues, labels, l2_reg_strength):
+    # scikit-learn's LinearModelLoss(HalfBinomialLoss(), fit_intercept=True).loss_gradient for
+    # numpy input without sample weights, operation for operation (its array-API dispatch is
+    # most of its cost here): mean log-loss plus the L2 penalty on the weights, and its gradient
+    weights, intercept = coef[:-1], coef[-1]
+    loss, pointwise = _BINOMIAL.loss_gradient(
+        y_true=labels, raw_prediction=cues @ weights + intercept, sample_weight=None, n_threads=1
+    )
+    loss = float(np.sum(loss) / labels.size) + float(0.5 * l2_reg_strength * (weights @ weights))
+    pointwise /= labels.size
+    gradient = np.empty_like(coef)
+    gradient[:-1] = cues.T @ pointwise + l2_reg_strength * weights
+    gradient[-1] = np.sum(pointwise)
+    return loss, gradient
 
 
 @cache
@@ -282,13 +307,36 @@ def fit_frog(
     snap_cost = check_probability(snap_cost, "snap_cost")
     if target not in GOAL_HYPOTHESES:
         raise ValueError(f"target must be one of {list(GOAL_HYPOTHESES)}, got {target!r}")
-    model = LogisticRegression(C=penalty, tol=1e-10, max_iter=1_000)
-    # A three-parameter fit: BLAS threads cost more in start-up and spinning than they save
+    labels = goal_indicator(target, kinds)
+    if np.unique(labels).size < 2:
+        raise ValueError(f"the objects must include some of goal {target!r} and some others")
+    # The fit LogisticRegression(C=penalty, tol=1e-10, max_iter=1_000).fit makes, called
+    # directly (same loss, same L-BFGS-B options, same start): the estimator's input checks
+    # cost more than this three-parameter fit, and the weights come out bit for bit the same
+    # (tests/test_goals.py). BLAS threads cost more in start-up and spinning than they save
     # (about ten times the CPU time of a single-threaded fit), so it runs on one thread; the
     # limit is lifted on exit.
     with _thread_controller().limit(limits=1):
-        model.fit(cues * cue_scale, goal_indicator(target, kinds))
-    return FrogPolicy(model, cue_scale, beta, snap_cost)
+        result = minimize(
+            _logistic_loss_gradient,
+            np.zeros(3),
+            method="L-BFGS-B",
+            jac=True,
+            args=(cues * cue_scale, labels.astype(np.float64), 1 / (penalty * kinds.size)),
+            options={
+                "maxiter": 1_000,
+                "maxls": 50,
+                "gtol": 1e-10,
+                "ftol": 64 * np.finfo(float).eps,
+            },
+        )
+    if result.status != 0:
+        warnings.warn(
+            f"the frog's logistic regression did not converge: {result.message}",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return FrogPolicy(result.x[:-1][None, :], result.x[-1:], cue_scale, beta, snap_cost)
 
 
 def sample_snaps(probabilities, *, rng) -> np.ndarray:
@@ -371,8 +419,13 @@ def fit_goal_model(goal: str, kinds, snaps) -> GoalModel:
     snaps = check_binary(snaps, "snaps")
     if snaps.shape != goal_of.shape:
         raise ValueError(f"snaps must match kinds in shape, got {snaps.shape} and {goal_of.shape}")
-    rates = [(snaps[goal_of == g].sum() + 0.5) / ((goal_of == g).sum() + 1.0) for g in (1, 0)]
-    return GoalModel(goal, float(rates[0]), float(rates[1]))
+    # objects and snaps among the other objects (index 0) and the goal's (index 1); whole-number
+    # counts, so exact
+    group = goal_of.astype(np.intp)
+    objects = np.bincount(group, minlength=2)
+    snapped = np.bincount(group, weights=snaps, minlength=2)
+    rates = (snapped + 0.5) / (objects + 1.0)
+    return GoalModel(goal, float(rates[1]), float(rates[0]))
 
 
 def log_likelihood(snaps, probabilities) -> np.ndarray:

@@ -36,12 +36,14 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, replace
+from functools import cache
 
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 from scipy import stats
 from scipy.optimize import brentq
 from scipy.special import expit, logsumexp
+from threadpoolctl import ThreadpoolController
 
 from ..evidence.validation import (
     check_finite,
@@ -425,6 +427,12 @@ def sample_record_counts(
     return counts.reshape(n_histories, len(plans), 2, 2)
 
 
+@cache
+def _thread_controller() -> ThreadpoolController:
+    # Finding the loaded BLAS libraries takes milliseconds: do it once.
+    return ThreadpoolController()
+
+
 def fit_lawsuit_classifiers(
     design, sued, total, *, inverse_regularization: float = 1.0, tolerance: float = 1e-10
 ):
@@ -493,14 +501,18 @@ def fit_lawsuit_classifiers(
     penalty[0] = 0.0
     outer = (inputs[:, :, None] * inputs[:, None, :]).reshape(len(inputs), -1)
     theta = np.zeros((len(sued), size))
-    for _ in range(100):
-        chance = expit(theta @ inputs.T)
-        gradient = (total * chance - sued) @ inputs + penalty * theta
-        curvature = ((total * chance * (1 - chance)) @ outer).reshape(-1, size, size)
-        step = np.linalg.solve(curvature + np.diag(penalty), gradient[:, :, None])[:, :, 0]
-        theta = theta - step
-        if np.abs(step).max() <= tolerance:
-            return theta[:, 0], theta[:, 1:]
+    # Products of a few hundred rows by a handful of columns: BLAS threads cost more in start-up
+    # and spinning than they save (about twice the CPU time on a loaded machine), so one thread;
+    # the limit is lifted on exit.
+    with _thread_controller().limit(limits=1):
+        for _ in range(100):
+            chance = expit(theta @ inputs.T)
+            gradient = (total * chance - sued) @ inputs + penalty * theta
+            curvature = ((total * chance * (1 - chance)) @ outer).reshape(-1, size, size)
+            step = np.linalg.solve(curvature + np.diag(penalty), gradient[:, :, None])[:, :, 0]
+            theta = theta - step
+            if np.abs(step).max() <= tolerance:
+                return theta[:, 0], theta[:, 1:]
     raise RuntimeError(f"Newton's method did not converge in 100 steps (last step {step.max()})")
 
 
