@@ -691,3 +691,19 @@ def test_shared_environments_reject_bad_inputs(options, message):
     agreements = arguments.pop("agreements")
     with pytest.raises(ValueError, match=message):
         sample_shared_environments(images, digits, agreements, **arguments)
+
+
+def test_fused_logistic_loss_equals_the_networks_loss_to_rounding():
+    # _risk_terms' loss, max(f, 0) + log1p(e^-|f|) - y f, is lib.learners.networks' logistic
+    # loss written for speed; large logits of either sign included.
+    from lib.learners.invariance import _logistic_loss
+    from lib.learners.networks import _loss
+
+    rng = np.random.default_rng(3)
+    logits = np.concatenate(
+        [rng.standard_normal((3, 500)) * 5, [[-800.0, -40.0, 0.0, 40.0, 800.0] * 100]]
+    )
+    labels = (rng.random(logits.shape) < 0.5).astype(float)
+    fused = _logistic_loss(logits, labels)
+    assert np.all(np.isfinite(fused))
+    np.testing.assert_allclose(fused, _loss("logistic", logits, labels), rtol=1e-14, atol=1e-15)

@@ -62,7 +62,6 @@ from .networks import (
     _backward,
     _derivative,
     _forward,
-    _loss,
     _transposed_inputs,
     forward,
     init_adam,
@@ -610,13 +609,23 @@ def _check_environments(network, environments):
     return checked
 
 
+def _logistic_loss(logits, labels):
+    # lib.learners.networks' per-example logistic loss log(1 + e^f) - y f, written as
+    # max(f, 0) + log1p(e^-|f|) - y f: equal to rounding (tests), and about five times faster
+    # than np.logaddexp, which calls the C library's exp and log1p once per element.
+    loss = np.log1p(np.exp(-np.abs(logits)))
+    loss += np.maximum(logits, 0.0)
+    loss -= labels * logits
+    return loss
+
+
 def _risk_terms(logits, labels, *, with_risk=True, with_scale=True):
     # Each environment's mean logistic loss R_e, dR_e/df_i, IRMv1's scale gradient g_e and
     # dg_e/df_i, from lib.learners.networks' per-example losses. Without the risk, or without
     # the scale terms (None), when the caller's derivatives do not need them (the risk: ERM and
     # IRMv1; the scale terms: every method but IRMv1).
     n = logits.shape[1]
-    risk = np.mean(_loss("logistic", logits, labels), axis=1) if with_risk else None
+    risk = np.mean(_logistic_loss(logits, labels), axis=1) if with_risk else None
     residual = _derivative("logistic", logits, labels)
     if not with_scale:
         return risk, residual / n, None, None
