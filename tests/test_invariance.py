@@ -707,3 +707,18 @@ def test_fused_logistic_loss_equals_the_networks_loss_to_rounding():
     fused = _logistic_loss(logits, labels)
     assert np.all(np.isfinite(fused))
     np.testing.assert_allclose(fused, _loss("logistic", logits, labels), rtol=1e-14, atol=1e-15)
+
+
+def test_fast_sigmoid_equals_expit_to_rounding_without_overflow():
+    # _risk_terms' sigmoid, 1 / (1 + e^-f) with f floored at -700: scipy's expit to rounding,
+    # and no overflow warning for very negative logits (warnings are errors).
+    from scipy.special import expit
+
+    from lib.learners.invariance import _sigmoid
+
+    rng = np.random.default_rng(4)
+    logits = np.concatenate(
+        [rng.standard_normal((3, 500)) * 5, [[-1e4, -800.0, -40.0, 0.0, 40.0] * 100]]
+    )
+    np.testing.assert_allclose(_sigmoid(logits.copy()), expit(logits), rtol=1e-14, atol=1e-300)
+    assert np.all(_sigmoid(logits) >= 0)
