@@ -944,7 +944,9 @@ class _ColourBlocks:
         n_seeds, n = self.order.shape
         width = network.weights[0].shape[2]
         values = values.reshape(n_seeds, n, self.copies, width).transpose(2, 0, 1, 3)
-        return values.reshape(self.copies * n_seeds, n, width) + network.biases[0][:, None, :]
+        # The bias added while reordering to setting-major: one pass, not a copy and then a sum.
+        bias = network.biases[0].reshape(self.copies, n_seeds, 1, width)
+        return (values + bias).reshape(self.copies * n_seeds, n, width)
 
     def arrange(self, labels):
         # The labels in the order of this design's examples (each seed's, sorted by colour).
