@@ -691,3 +691,34 @@ def test_shared_environments_reject_bad_inputs(options, message):
     agreements = arguments.pop("agreements")
     with pytest.raises(ValueError, match=message):
         sample_shared_environments(images, digits, agreements, **arguments)
+
+
+def test_fused_logistic_loss_equals_the_networks_loss_to_rounding():
+    # _risk_terms' loss, max(f, 0) + log1p(e^-|f|) - y f, is lib.learners.networks' logistic
+    # loss written for speed; large logits of either sign included.
+    from lib.learners.invariance import _logistic_loss
+    from lib.learners.networks import _loss
+
+    rng = np.random.default_rng(3)
+    logits = np.concatenate(
+        [rng.standard_normal((3, 500)) * 5, [[-800.0, -40.0, 0.0, 40.0, 800.0] * 100]]
+    )
+    labels = (rng.random(logits.shape) < 0.5).astype(float)
+    fused = _logistic_loss(logits, labels)
+    assert np.all(np.isfinite(fused))
+    np.testing.assert_allclose(fused, _loss("logistic", logits, labels), rtol=1e-14, atol=1e-15)
+
+
+def test_fast_sigmoid_equals_expit_to_rounding_without_overflow():
+    # _risk_terms' sigmoid, 1 / (1 + e^-f) with f floored at -700: scipy's expit to rounding,
+    # and no overflow warning for very negative logits (warnings are errors).
+    from scipy.special import expit
+
+    from lib.learners.invariance import _sigmoid
+
+    rng = np.random.default_rng(4)
+    logits = np.concatenate(
+        [rng.standard_normal((3, 500)) * 5, [[-1e4, -800.0, -40.0, 0.0, 40.0] * 100]]
+    )
+    np.testing.assert_allclose(_sigmoid(logits.copy()), expit(logits), rtol=1e-14, atol=1e-300)
+    assert np.all(_sigmoid(logits) >= 0)

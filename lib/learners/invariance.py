@@ -60,9 +60,7 @@ from .networks import (
     Network,
     _adam_step,
     _backward,
-    _derivative,
     _forward,
-    _loss,
     _transposed_inputs,
     forward,
     init_adam,
@@ -610,14 +608,35 @@ def _check_environments(network, environments):
     return checked
 
 
+def _logistic_loss(logits, labels):
+    # lib.learners.networks' per-example logistic loss log(1 + e^f) - y f, written as
+    # max(f, 0) + log1p(e^-|f|) - y f: equal to rounding (tests), and about five times faster
+    # than np.logaddexp, which calls the C library's exp and log1p once per element.
+    loss = np.log1p(np.exp(-np.abs(logits)))
+    loss += np.maximum(logits, 0.0)
+    loss -= labels * logits
+    return loss
+
+
+def _sigmoid(logits):
+    # 1 / (1 + e^-f), equal to scipy.special.expit to rounding (tests) and about twice as fast;
+    # f is floored at -700 so that e^-f cannot overflow (the result there is below 1e-300).
+    p = np.maximum(logits, -700.0)
+    np.negative(p, out=p)
+    np.exp(p, out=p)
+    p += 1.0
+    return np.divide(1.0, p, out=p)
+
+
 def _risk_terms(logits, labels, *, with_risk=True, with_scale=True):
     # Each environment's mean logistic loss R_e, dR_e/df_i, IRMv1's scale gradient g_e and
     # dg_e/df_i, from lib.learners.networks' per-example losses. Without the risk, or without
     # the scale terms (None), when the caller's derivatives do not need them (the risk: ERM and
     # IRMv1; the scale terms: every method but IRMv1).
     n = logits.shape[1]
-    risk = np.mean(_loss("logistic", logits, labels), axis=1) if with_risk else None
-    residual = _derivative("logistic", logits, labels)
+    risk = np.mean(_logistic_loss(logits, labels), axis=1) if with_risk else None
+    residual = _sigmoid(logits)
+    residual -= labels
     if not with_scale:
         return risk, residual / n, None, None
     p = residual + labels
@@ -713,24 +732,29 @@ def _combine(terms, method, weight, q):
     # derivatives do not depend on them).
     n_envs = len(terms)
     derivatives_only = terms[0][0] is None
-    if derivatives_only:
-        terms = [(np.zeros(t[1].shape[0]), *t[1:]) for t in terms]
-    risks = np.stack([t[0] for t in terms], axis=1)  # (n_models, n_envs)
+    if not derivatives_only:
+        risks = np.stack([t[0] for t in terms], axis=1)  # (n_models, n_envs)
     if method == "dro":
         return np.sum(q * risks, axis=1), [q[:, [e]] * t[1] for e, t in enumerate(terms)]
-    value = risks.mean(axis=1)
     coefficients = [t[1] / n_envs for t in terms]
+    if derivatives_only and method == "erm":
+        return None, coefficients
+    value = None if derivatives_only else risks.mean(axis=1)
     if method == "irm":
-        scale_gradients = np.stack([t[2] for t in terms], axis=1)
-        value = value + weight * np.mean(scale_gradients**2, axis=1)
+        if not derivatives_only:
+            scale_gradients = np.stack([t[2] for t in terms], axis=1)
+            value = value + weight * np.mean(scale_gradients**2, axis=1)
         for e, t in enumerate(terms):
-            coefficients[e] = coefficients[e] + weight * 2 * t[2][:, None] * t[3] / n_envs
+            # weight * 2 * g_e * dg_e / n_envs, in that order, without temporaries.
+            term = (weight * 2 * t[2])[:, None] * t[3]
+            term /= n_envs
+            coefficients[e] += term
     elif method == "vrex":
         deviation = risks - risks.mean(axis=1, keepdims=True)
         value = value + weight * np.mean(deviation**2, axis=1)
         for e, t in enumerate(terms):
             coefficients[e] = coefficients[e] + weight * 2 * deviation[:, [e]] * t[1] / n_envs
-    return (None if derivatives_only else value), coefficients
+    return value, coefficients
 
 
 def _check_group_weights(group_weights, shape):
@@ -920,7 +944,9 @@ class _ColourBlocks:
         n_seeds, n = self.order.shape
         width = network.weights[0].shape[2]
         values = values.reshape(n_seeds, n, self.copies, width).transpose(2, 0, 1, 3)
-        return values.reshape(self.copies * n_seeds, n, width) + network.biases[0][:, None, :]
+        # The bias added while reordering to setting-major: one pass, not a copy and then a sum.
+        bias = network.biases[0].reshape(self.copies, n_seeds, 1, width)
+        return (values + bias).reshape(self.copies * n_seeds, n, width)
 
     def arrange(self, labels):
         # The labels in the order of this design's examples (each seed's, sorted by colour).
