@@ -394,3 +394,16 @@ def test_a_row_naming_a_check_stored_twice_fails(book, tmp_path):
     assert ledger_problems(_ledger(tmp_path, ROW), book) == [
         "S01: more than one stored check is named 'the gap exceeds noise'"
     ]
+
+
+def test_no_row_cites_a_check_inside_an_exercise_solution():
+    """The student edition removes solutions and builds this page too, so a row citing a check
+    made in a solution (named "exercise: ...", README item 3) would break the student build."""
+    rows = load_ledger(LEDGER)["rows"]
+    cited = [
+        (row.id, name)
+        for row in rows
+        for name in (*row.supports, *row.contradicts, row.key)
+        if name.startswith("exercise:")
+    ]
+    assert not cited, f"rows cite checks made inside exercise solutions: {cited}"
