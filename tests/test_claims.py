@@ -177,11 +177,14 @@ def _headline(value=0.2, se=0.02, n=40, delta=0.05, **kwargs):
 
 def test_an_effect_claim_needs_its_interval_clear_of_the_reference():
     assert _headline(0.2, 0.02).passed
-    assert not _headline(0.2, 0.11).passed  # 0.2 - 1.96 * 0.11 < 0
+    assert not _headline(0.2, 0.11).passed  # 0.2 - 2.02 * 0.11 < 0
     assert _headline(-0.2, 0.02, direction="<").passed
     assert not _headline(0.2, 0.02, direction="<").passed
     assert _headline(1.2, 0.02, reference=1.0).passed
-    assert _headline().interval == pytest.approx((0.2 - 1.96 * 0.02, 0.2 + 1.96 * 0.02), abs=1e-4)
+    # Student's t with n - 1 degrees of freedom: t_0.975(39) = 2.0227
+    assert _headline().interval == pytest.approx(
+        (0.2 - 2.0227 * 0.02, 0.2 + 2.0227 * 0.02), abs=1e-4
+    )
 
 
 def test_a_control_passes_only_when_its_interval_lies_inside_delta():
@@ -201,12 +204,26 @@ def test_a_control_with_half_the_headline_effect_fails():
         require(half)
 
 
+def test_few_replicates_widen_the_interval_to_students_t():
+    # 0.2 - 1.96 * 0.095 > 0, but with 4 replicates t_0.975(3) = 3.18 and 0.2 - 3.18 * 0.095 < 0
+    assert not _headline(0.2, 0.095, n=4).passed
+    assert _headline(0.2, 0.095, n=400).passed
+    # a slope fitted to n points has n - 2 degrees of freedom
+    slope = claim_effect("slope", Estimate(1.0, 0.1, 5, df=3.0), delta=0.5)
+    assert slope.interval[1] - 1.0 == pytest.approx(3.1824 * 0.1, abs=1e-4)
+    with pytest.raises(ValueError, match="at least 1 degree of freedom"):
+        claim_effect("one draw", Estimate(1.0, 0.1, 1), delta=0.5)
+
+
 def test_an_underpowered_control_fails_and_says_how_many_replicates_would_decide():
     headline = _headline()
     wide = claim_control(headline, Estimate(0.0, 0.05, 10))
     assert not wide.passed and wide.verdict == "underpowered"
-    # half-width 0.098 must shrink to 0.05: 10 * (0.098 / 0.05) ** 2 = 38.4
-    assert "about 39 replicates would decide it" in str(wide)
+    # spread per replicate 0.05 * sqrt(10) = 0.158; the smallest n with
+    # t_0.975(n - 1) * 0.158 / sqrt(n) < 0.05 is 41 (t_0.975(40) = 2.021)
+    assert "about 41 replicates would decide it" in str(wide)
+    decided = claim_control(headline, Estimate(0.0, 0.05 * (10 / 41) ** 0.5, 41))
+    assert decided.passed, decided
 
 
 def test_a_null_control_with_replicates_chosen_by_power_passes_as_often_as_planned():
@@ -286,7 +303,7 @@ def test_collect_checks_marks_which_claims_have_a_control(tmp_path):
     assert table["control_of"].tolist()[2] == "h"
     assert table["control_of"].isna().tolist() == [True, True, False, True]
     assert table["delta"].tolist()[0] == 0.05 and table["n"].tolist()[2] == 40
-    assert table["control_interval"].tolist()[0] == pytest.approx([-0.0196, 0.0196])
+    assert table["control_interval"].tolist()[0] == pytest.approx([-0.0202, 0.0202])
 
 
 def test_effect_records_are_json_whatever_numpy_types_the_estimate_carries():

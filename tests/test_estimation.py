@@ -7,11 +7,13 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from lib.evidence.estimation import (
+    INTERVAL_Z,
     Estimate,
     estimate_difference,
     estimate_mean,
     estimate_proportion,
     fit_growth_exponent,
+    interval_multiplier,
     replicates_for_power,
 )
 
@@ -132,3 +134,17 @@ def test_replicates_for_power_grows_as_the_square_of_sd_over_delta():
     assert replicates_for_power(0.05, 0.2) == 169
     assert replicates_for_power(0.1, 0.2, test="equivalence") > replicates_for_power(0.1, 0.2)
     assert replicates_for_power(10.0, 0.1) == 2
+
+
+def test_a_growth_exponent_has_n_minus_2_degrees_of_freedom():
+    est = fit_growth_exponent([1, 2, 4, 8, 16], [1.0, 4.5, 15.0, 70.0, 250.0])
+    assert est.n == 5 and est.degrees_of_freedom == 3.0
+    assert Estimate(0.0, 1.0, 12).degrees_of_freedom == 11.0
+
+
+def test_interval_multiplier_is_students_t_and_rejects_fewer_than_one_degree_of_freedom():
+    assert interval_multiplier(11) == pytest.approx(2.2010, abs=1e-4)
+    assert interval_multiplier(1e7) == pytest.approx(INTERVAL_Z, abs=1e-5)
+    for bad in (0, 0.5, -3):
+        with pytest.raises(ValueError, match="df must be at least 1"):
+            interval_multiplier(bad)

@@ -41,11 +41,11 @@ from __future__ import annotations
 import json
 import math
 import pathlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import pandas as pd
 
-from .estimation import INTERVAL_Z, Estimate
+from .estimation import INTERVAL_Z, Estimate, interval_multiplier
 from .validation import check_finite
 
 __all__ = [
@@ -117,6 +117,8 @@ class Check:
         For an effect claim and its control, the 95% interval of the measured effect.
     n : int or None
         For an effect claim and its control, the number of replicates the estimate rests on.
+    df : float or None
+        For an effect claim and its control, the degrees of freedom of the interval's t quantile.
     verdict : str or None
         For a control, ``"absent"`` (interval inside ``±delta``), ``"underpowered"`` (too wide to
         tell) or ``"present"`` (the point estimate lies outside ``±delta``).
@@ -134,6 +136,7 @@ class Check:
     interval: tuple[float, float] | None = None
     n: int | None = None
     verdict: str | None = None
+    df: float | None = None
 
     def __post_init__(self):
         if not isinstance(self.claim, str) or not self.claim.strip():
@@ -155,7 +158,7 @@ class Check:
         r = f"{self.reference:#.{figures}g}"
         d = f"{self.delta:.3g}"
         text = f"measured {m}, 95% interval [{lo}, {hi}], n = {self.n}"
-        if self.kind == "claim":
+        if self.kind != "control":
             side = "above" if self.relation == ">" else "below"
             return f"{text}; required entirely {side} {r} (smallest effect of interest {d})"
         where = f"{r} ± {d}" if self.reference != 0 else f"±{d}"
@@ -166,9 +169,13 @@ class Check:
         return f"{text}; not inside {where}: underpowered, {self._replicates_to_decide()}"
 
     def _replicates_to_decide(self) -> str:
+        # The smallest n whose t interval, at this spread per replicate, fits in the room left.
         room = self.delta - abs(self.measured - self.reference)
         half_width = (self.interval[1] - self.interval[0]) / 2
-        needed = math.ceil(self.n * (half_width / room) ** 2)
+        spread = half_width / interval_multiplier(self.df) * math.sqrt(self.n)
+        needed = max(2, math.ceil((INTERVAL_Z * spread / room) ** 2))
+        while interval_multiplier(needed - 1) * spread / math.sqrt(needed) >= room:
+            needed += 1
         return f"about {needed} replicates would decide it"
 
     def describe(self) -> str:
@@ -204,7 +211,7 @@ class Check:
         control, so that ordinary records keep their shape.
         """
         record = asdict(self)
-        for key in ("control_of", "delta", "interval", "n", "verdict"):
+        for key in ("control_of", "delta", "interval", "n", "verdict", "df"):
             if record[key] is None:
                 del record[key]
         if record["kind"] == "claim":
@@ -291,8 +298,12 @@ def _check_estimate(estimate, name: str) -> Estimate:
     se = check_finite(estimate.standard_error, f"{name}.standard_error")
     if se < 0:
         raise ValueError(f"{name}.standard_error must be non-negative, got {se}")
+    if estimate.degrees_of_freedom < 1:
+        raise ValueError(
+            f"{name} needs at least 1 degree of freedom for an interval, got n = {estimate.n}"
+        )
     # Plain floats, so that the stored record is JSON whatever numpy type the estimate carried.
-    return Estimate(float(value), float(se), int(estimate.n))
+    return Estimate(float(value), float(se), int(estimate.n), float(estimate.degrees_of_freedom))
 
 
 def claim_effect(claim: str, estimate, *, delta, direction=">", reference=0.0) -> Check:
@@ -300,8 +311,9 @@ def claim_effect(claim: str, estimate, *, delta, direction=">", reference=0.0) -
 
     State ``delta``, the smallest effect of interest, before the run, and choose the replicate
     count from it (:func:`lib.evidence.estimation.replicates_for_power`). The claim holds when
-    the interval ``value ± 1.96 se`` lies entirely above ``reference`` (``direction=">"``) or
-    entirely below it (``"<"``). Its control (:func:`claim_control`) inherits ``delta`` and
+    the interval ``value ± t se`` (Student's t with the estimate's degrees of freedom,
+    :func:`lib.evidence.estimation.interval_multiplier`) lies entirely above ``reference``
+    (``direction=">"``) or entirely below it (``"<"``). Its control (:func:`claim_control`) inherits ``delta`` and
     ``reference``, so that it tests the same statistic against the same margin.
 
     Parameters
@@ -322,7 +334,7 @@ def claim_effect(claim: str, estimate, *, delta, direction=">", reference=0.0) -
     >>> from lib.evidence.estimation import Estimate
     >>> gap = claim_effect("ERM relies on shorts", Estimate(0.20, 0.02, 40), delta=0.05)
     >>> print(gap)
-    PASS  ERM relies on shorts: measured 0.200, 95% interval [0.161, 0.239], n = 40; required entirely above 0.00 (smallest effect of interest 0.05)
+    PASS  ERM relies on shorts: measured 0.200, 95% interval [0.160, 0.240], n = 40; required entirely above 0.00 (smallest effect of interest 0.05)
     >>> claim_effect("too noisy", Estimate(0.20, 0.15, 4), delta=0.05).passed
     False
     """
@@ -333,7 +345,7 @@ def claim_effect(claim: str, estimate, *, delta, direction=">", reference=0.0) -
         raise ValueError(f"delta must be positive, got {delta}")
     if direction not in (">", "<"):
         raise ValueError(f"direction must be '>' or '<', got {direction!r}")
-    half_width = INTERVAL_Z * estimate.standard_error
+    half_width = interval_multiplier(estimate.degrees_of_freedom) * estimate.standard_error
     lo, hi = estimate.value - half_width, estimate.value + half_width
     passed = bool(lo > reference if direction == ">" else hi < reference)
     return Check(
@@ -346,6 +358,7 @@ def claim_effect(claim: str, estimate, *, delta, direction=">", reference=0.0) -
         delta=delta,
         interval=(lo, hi),
         n=int(estimate.n),
+        df=estimate.degrees_of_freedom,
     )
 
 
@@ -378,9 +391,9 @@ def claim_control(headline: Check, estimate) -> Check:
     >>> from lib.evidence.estimation import Estimate
     >>> gap = claim_effect("ERM relies on shorts", Estimate(0.20, 0.02, 40), delta=0.05)
     >>> print(claim_control(gap, Estimate(0.004, 0.01, 40)))
-    PASS  control: ERM relies on shorts: measured 0.00400, 95% interval [-0.0156, 0.0236], n = 40; inside ±0.05: absent, as a control should be
+    PASS  control: ERM relies on shorts: measured 0.00400, 95% interval [-0.0162, 0.0242], n = 40; inside ±0.05: absent, as a control should be
     >>> print(claim_control(gap, Estimate(0.004, 0.03, 10)))
-    FAIL  control: ERM relies on shorts: measured 0.00400, 95% interval [-0.0548, 0.0628], n = 10; not inside ±0.05: underpowered, about 17 replicates would decide it
+    FAIL  control: ERM relies on shorts: measured 0.00400, 95% interval [-0.0639, 0.0719], n = 10; not inside ±0.05: underpowered, about 19 replicates would decide it
     >>> claim_control(gap, Estimate(0.10, 0.01, 40)).verdict
     'present'
     """
@@ -392,7 +405,7 @@ def claim_control(headline: Check, estimate) -> Check:
             f"got {headline.claim!r}"
         )
     estimate = _check_estimate(estimate, "estimate")
-    half_width = INTERVAL_Z * estimate.standard_error
+    half_width = interval_multiplier(estimate.degrees_of_freedom) * estimate.standard_error
     lo, hi = estimate.value - half_width, estimate.value + half_width
     low, high = headline.reference - headline.delta, headline.reference + headline.delta
     if low < lo and hi < high:
@@ -414,6 +427,7 @@ def claim_control(headline: Check, estimate) -> Check:
         interval=(lo, hi),
         n=int(estimate.n),
         verdict=verdict,
+        df=estimate.degrees_of_freedom,
     )
 
 
@@ -433,18 +447,7 @@ def sanity_check(check: Check) -> Check:
         raise TypeError(f"check must be a Check, got {check!r}")
     if check.kind != "claim":
         raise ValueError(f"check must be an ordinary claim, got a {check.kind}: {check.claim!r}")
-    return Check(
-        check.claim,
-        check.measured,
-        check.relation,
-        check.reference,
-        check.tolerance,
-        check.passed,
-        kind="sanity",
-        delta=check.delta,
-        interval=check.interval,
-        n=check.n,
-    )
+    return replace(check, kind="sanity")
 
 
 def require(*checks: Check) -> None:
