@@ -65,18 +65,24 @@ pdf: $(STAMP)
 	$(BIN)/jupyter-book build $(BUILD)/student/src --path-output $(BUILD)/student --builder pdflatex $(JB_FLAGS)
 	@echo "The PDFs are built: $(CURDIR)/$(BUILD)/latex/book.pdf and the student edition's, $(CURDIR)/$(BUILD)/student/_build/latex/book.pdf"
 
-# make test runs its stages two at a time (make -j2), so that both cores stay busy: nbval, which
-# keeps two kernels running, beside the stages that use about one core (ruff, the builds, the
-# browser, the PDF). Each stage's output is printed in one piece when it ends (--output-sync), so
-# the log reads stage by stage; a stage that fails stops make test (the stage running beside it
-# finishes first) with make's "Error" line naming it. The build renders the stored outputs (put in
-# its cache first, see above): make test passes only if nbval shows that they equal a fresh run.
-# (TEST_JOBS=1 runs them one at a time, in this order.)
-TEST_STAGES := test-notebooks test-lint test-lib test-jupyterlab test-browser test-make test-pdf-after-build
-TEST_JOBS ?= 2
+# make test runs its stages side by side (make -j5) on the machine's cores: nbval once under each
+# BLAS kernel (three stages, one per kernel), beside the chain build -> browser tests -> PDF and the
+# library tests. The chain is the longest path and much of it waits (on Chromium, on XeLaTeX), so
+# it runs at normal priority while nbval runs under `nice`: nbval takes whatever the chain leaves,
+# and the cores stay busy until the end. Each stage's output is printed in one piece when it ends
+# (--output-sync), so the log reads stage by stage; a stage that fails stops make test (the stages
+# running beside it finish first) with make's "Error" line naming it. The build renders the stored
+# outputs (put in its cache first, see above): make test passes only if nbval shows that they
+# equal a fresh run. (TEST_JOBS=1 runs the stages one at a time, in this order.)
+TEST_STAGES := test-pdf-after-build test-browser-book
+TEST_STAGES_AFTER := test-jupyterlab test-lib test-lint test-make
+TEST_JOBS ?= 5
 test: $(STAMP)
 	$(BIN)/python tests/prime_build_cache.py chapters $(BUILD)/.jupyter_cache
-	$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target $(TEST_STAGES)
+	@kernels="$$($(BIN)/python tests/blas_kernels.py)"; echo "nbval under OpenBLAS kernels: $$kernels"; \
+	$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target NBVAL_NICE="nice -n 10" NBVAL_WORKERS= \
+	  $(TEST_STAGES) $$(for kernel in $$kernels; do echo test-notebooks-$$kernel; done) \
+	  $(TEST_STAGES_AFTER)
 
 # The PDF, built and checked where XeLaTeX is installed (.ci/run installs it and sets PDF_REQUIRED=1);
 # elsewhere skipped with a message.
@@ -115,14 +121,22 @@ test-lib: $(STAMP)
 # nbval re-executes each notebook in chapters/ and compares every text output with the stored one,
 # once under each OpenBLAS kernel this CPU can run (tests/blas_kernels.py): kernels sum in different
 # orders, so this is what shows that the stored outputs hold on other machines, not only this one.
-NBVAL := -m pytest -n 2 --dist loadfile --nbval chapters/ --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+# `make test-notebooks` runs the kernels one after another, two notebooks at a time; make test runs
+# each kernel as its own stage, test-notebooks-KERNEL (default: the kernel OpenBLAS picks), one
+# notebook at a time, since the three stages already fill the cores. Always with one BLAS thread
+# per kernel: more would only wait on each other beside the other workers. (The stored outputs are written with the machine's threads, by make outputs,
+# so nbval also shows that they do not depend on the number of threads.)
+NBVAL := -m pytest $(NBVAL_WORKERS) --nbval chapters/ --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 test-notebooks: $(STAMP)
 	@kernels="$$($(BIN)/python tests/blas_kernels.py)"; echo "nbval under OpenBLAS kernels: $$kernels"; \
-	for kernel in $$kernels; do \
-	  echo "== nbval, OPENBLAS_CORETYPE=$$kernel"; \
-	  if [ "$$kernel" = default ]; then $(BIN)/python $(NBVAL) || exit 1; \
-	  else OPENBLAS_CORETYPE=$$kernel $(BIN)/python $(NBVAL) || exit 1; fi; \
-	done
+	for kernel in $$kernels; do $(MAKE) --no-print-directory test-notebooks-$$kernel || exit 1; done
+
+NBVAL_NICE ?=
+NBVAL_WORKERS ?= -n 2 --dist loadfile
+test-notebooks-%: $(STAMP)
+	@echo "== nbval, OPENBLAS_CORETYPE=$*"
+	@if [ "$*" = default ]; then OPENBLAS_NUM_THREADS=1 $(NBVAL_NICE) $(BIN)/python $(NBVAL); \
+	else OPENBLAS_CORETYPE=$* OPENBLAS_NUM_THREADS=1 $(NBVAL_NICE) $(BIN)/python $(NBVAL); fi
 
 # The book with warnings as errors; a notebook that raises fails it. It is `make book` itself.
 test-build: book

@@ -54,7 +54,7 @@ def _command(*arguments):
 
 def _reader_environment(**extra):
     """This process's environment without what a running make passes down to its children (make
-    test runs this file inside make -j2): each command runs as a reader runs it, from a shell."""
+    test runs this file inside make -j5): each command runs as a reader runs it, from a shell."""
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     return dict(env, **extra)
 
