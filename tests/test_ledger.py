@@ -18,6 +18,7 @@ from lib.evidence.ledger import (
     DISAGREEMENT_PATTERN,
     UNTESTED_VERDICTS,
     VERDICTS,
+    LedgerRow,
     chapter_sections,
     claims_labels,
     compute_verdict,
@@ -400,6 +401,7 @@ def test_no_row_cites_a_check_inside_an_exercise_solution():
     """The student edition removes solutions and builds this page too, so a row citing a check
     made in a solution (named "exercise: ...", README item 3) would break the student build."""
     rows = load_ledger(LEDGER)["rows"]
+    assert rows and all(isinstance(row, LedgerRow) for row in rows)
     cited = [
         (row.id, name)
         for row in rows

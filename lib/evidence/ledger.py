@@ -51,7 +51,6 @@ __all__ = [
     "UNTESTED_VERDICTS",
     "VERDICTS",
     "LedgerRow",
-    "CLAIMS_LABEL_PREFIX",
     "chapter_sections",
     "claims_labels",
     "compute_verdict",
@@ -63,9 +62,9 @@ __all__ = [
     "stored_checks",
 ]
 
-# The claims page (reference/claims.md) puts a target named CLAIMS_LABEL_PREFIX + notebook stem
+# The claims page (reference/claims.md) puts a target named _CLAIMS_LABEL_PREFIX + notebook stem
 # before each chapter's table, so that a ledger row can link to the table that holds its checks.
-CLAIMS_LABEL_PREFIX = "claims-"
+_CLAIMS_LABEL_PREFIX = "claims-"
 
 VERDICTS = (
     "reproduced",
@@ -327,7 +326,7 @@ def claims_labels(folder) -> dict:
     """Return ``{chapter title: claims-page label}`` for the notebooks of ``folder``.
 
     The title is the notebook's first ``# `` heading, as :func:`lib.evidence.claims.collect_checks`
-    names chapters; the label is :data:`CLAIMS_LABEL_PREFIX` followed by the notebook's stem.
+    names chapters; the label is ``claims-`` followed by the notebook's stem.
     """
     folder = pathlib.Path(folder)
     if not folder.is_dir():
@@ -335,7 +334,7 @@ def claims_labels(folder) -> dict:
     labels = {}
     for path in sorted(folder.glob("*.ipynb")):
         titles = [t for text in _markdown_cells(path) for level, t in _headings(text) if level == 1]
-        labels[titles[0] if titles else path.stem] = CLAIMS_LABEL_PREFIX + path.stem
+        labels[titles[0] if titles else path.stem] = _CLAIMS_LABEL_PREFIX + path.stem
     return labels
 
 
