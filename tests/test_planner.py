@@ -533,3 +533,16 @@ def test_equal_check_rates_make_checks_no_mark_of_a_careful_team():
     ):
         with pytest.raises(ValueError, match=message):
             HospitalWorld(check_rates=bad)
+
+
+def test_row_logsumexp_equals_scipy_bit_for_bit():
+    # REINFORCE's loop uses a local copy of scipy's logsumexp; it must be the same arithmetic
+    from scipy.special import logsumexp
+
+    from lib.worlds.planner import _row_logsumexp
+
+    rng = np.random.default_rng(5)
+    values = rng.normal(size=(6, 50)) * 30
+    values[0, :4] = values[0].max()  # ties at the maximum
+    values[2, 7] = -np.inf
+    assert np.array_equal(_row_logsumexp(values), logsumexp(values, axis=1, keepdims=True))

@@ -23,13 +23,10 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import OptimizeWarning, minimize
 from scipy.special import expit, logit
-from sklearn.exceptions import ConvergenceWarning
-from threadpoolctl import ThreadpoolController
 
 from ..evidence.validation import (
     check_binary,
@@ -265,12 +262,6 @@ def _newton_logistic(inputs, labels, l2_reg_strength, max_steps: int = 100):
     return theta, False
 
 
-@cache
-def _thread_controller() -> ThreadpoolController:
-    # Finding the loaded BLAS libraries takes milliseconds, longer than a fit: do it once.
-    return ThreadpoolController()
-
-
 def fit_frog(
     cues, kinds, *, cue_scale, penalty, beta, snap_cost, target: str = "flies"
 ) -> FrogPolicy:
@@ -333,7 +324,7 @@ def fit_frog(
     if not converged:
         warnings.warn(
             "the frog's logistic regression did not converge in 100 Newton steps",
-            ConvergenceWarning,
+            OptimizeWarning,
             stacklevel=2,
         )
     return FrogPolicy(theta[None, :-1], theta[-1:], cue_scale, beta, snap_cost)
