@@ -229,34 +229,34 @@ class FrogPolicy:
         return self.coef[0] * self.cue_scale
 
 
-def _penalised_log_loss(inputs, labels, theta, l2_reg_strength):
-    # mean log-loss plus the L2 penalty on the weights (the last entry of theta, the intercept,
-    # is not penalised)
-    raw = inputs @ theta[:-1] + theta[-1]
-    return float(np.mean(np.logaddexp(0.0, raw) - labels * raw)) + 0.5 * l2_reg_strength * float(
-        theta[:-1] @ theta[:-1]
-    )
-
-
 def _newton_logistic(inputs, labels, l2_reg_strength, max_steps: int = 100):
-    # Damped Newton on the penalised mean log-loss, from zero; returns (theta, converged), theta
-    # = (weights..., intercept). Halves a step until the objective does not rise.
+    # Damped Newton on the mean log-loss plus the L2 penalty on the weights (not the intercept),
+    # from zero; returns (theta, converged), theta = (weights..., intercept). A step is halved
+    # until the objective does not rise beyond rounding.
     design = np.column_stack([inputs, np.ones(len(inputs))])
     penalty = np.full(design.shape[1], l2_reg_strength)
     penalty[-1] = 0.0
-    theta = np.zeros(design.shape[1])
-    loss = _penalised_log_loss(inputs, labels, theta, l2_reg_strength)
+
+    def objective(theta, raw):
+        return float(np.mean(np.logaddexp(0.0, raw) - labels * raw)) + 0.5 * float(
+            penalty @ theta**2
+        )
+
+    theta, raw = np.zeros(design.shape[1]), np.zeros(len(labels))
+    loss = objective(theta, raw)
     for _ in range(max_steps):
-        chance = expit(design @ theta)
+        chance = expit(raw)
         gradient = design.T @ (chance - labels) / len(labels) + penalty * theta
         curvature = (design.T * (chance * (1 - chance))) @ design / len(labels)
         step = np.linalg.solve(curvature + np.diag(penalty), gradient)
         for _ in range(30):
-            trial = _penalised_log_loss(inputs, labels, theta - step, l2_reg_strength)
-            if trial <= loss:
+            trial = theta - step
+            trial_raw = design @ trial
+            trial_loss = objective(trial, trial_raw)
+            if trial_loss <= loss + 1e-12 * abs(loss):
                 break
             step = step / 2
-        theta, loss = theta - step, trial
+        theta, raw, loss = trial, trial_raw, trial_loss
         if np.abs(step).max() <= 1e-12 * max(1.0, np.abs(theta).max()):
             return theta, True
     return theta, False
