@@ -317,6 +317,23 @@ def test_true_reward_under_student_t_noise_matches_sampling():
     assert abs(picked.mean() - best_of_n_true_reward(10, noise_df=2)[0]) < 4 * se
 
 
+def test_true_reward_with_scaled_gaussian_noise_matches_closed_form():
+    # proxy = r + s z: E[r | p] = p / (1 + s^2), E[max of two N(0, 1 + s^2)] = sqrt((1 + s^2) / pi)
+    scale = 0.5
+    expected = 1 / math.sqrt((1 + scale**2) * math.pi)
+    assert best_of_n_true_reward(2, noise_scale=scale)[0] == pytest.approx(expected, abs=1e-6)
+
+
+def test_true_reward_under_student_t_noise_tends_to_gaussian_as_df_grows():
+    # checks the closed-form Student t density and tail against the normal's, scale included
+    n = [2, 10, 1_000]
+    for scale in (0.5, 2.0):
+        gaussian = best_of_n_true_reward(n, noise_scale=scale)
+        assert best_of_n_true_reward(n, noise_df=1e7, noise_scale=scale) == pytest.approx(
+            gaussian, abs=1e-5
+        )
+
+
 def test_true_reward_under_heavy_tailed_noise_returns_to_the_prior_mean():
     # With noise heavier-tailed than the reward, the largest proxy is the largest noise.
     assert abs(best_of_n_true_reward(1e8, noise_df=2)[0]) < 0.01
@@ -516,3 +533,16 @@ def test_equal_check_rates_make_checks_no_mark_of_a_careful_team():
     ):
         with pytest.raises(ValueError, match=message):
             HospitalWorld(check_rates=bad)
+
+
+def test_row_logsumexp_equals_scipy_bit_for_bit():
+    # REINFORCE's loop uses a local copy of scipy's logsumexp; it must be the same arithmetic
+    from scipy.special import logsumexp
+
+    from lib.worlds.planner import _row_logsumexp
+
+    rng = np.random.default_rng(5)
+    values = rng.normal(size=(6, 50)) * 30
+    values[0, :4] = values[0].max()  # ties at the maximum
+    values[2, 7] = -np.inf
+    assert np.array_equal(_row_logsumexp(values), logsumexp(values, axis=1, keepdims=True))
