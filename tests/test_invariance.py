@@ -626,6 +626,23 @@ def test_fit_settings_trace_matches_trace_training(pool):
     assert traces[1][0].shape == (50, 2) and np.all(traces[0][1][30:] == 0)  # stopped at 30
 
 
+def test_fit_settings_snapshot_is_the_shorter_run(pool):
+    envs = _colour_envs(pool, cue=False)[:2]
+    params = init_network(128, (), n_models=2, rng=np.random.default_rng(9))
+    shared = {"learning_rate": 0.001, "l2_weight": 0.001, "penalty_weight": 1e4}
+    settings = [{"method": "irm", "steps": 50, "anneal_steps": 10}, {"method": "erm", "steps": 20}]
+    finals, traces, early = fit_settings(
+        params, envs, settings, trace=True, snapshot_at=30, **shared
+    )
+    assert len(traces) == 2
+    alone = fit(params, envs, **(shared | settings[0] | {"steps": 30}))
+    np.testing.assert_allclose(flatten(early[0]), flatten(alone), rtol=0, atol=1e-9)
+    # A setting that stopped before the snapshot is its final model there.
+    np.testing.assert_array_equal(flatten(early[1]), flatten(finals[1]))
+    with pytest.raises(ValueError, match="snapshot_at"):
+        fit_settings(params, envs, settings, snapshot_at=51, **shared)
+
+
 def test_fit_settings_rejects_bad_settings(pool):
     envs = _colour_envs(pool, cue=False)[:2]
     params = init_network(128, (), n_models=2, rng=np.random.default_rng(9))

@@ -1048,6 +1048,7 @@ def _train(
     dro_step,
     reset_at_switch=False,
     trace=None,
+    snapshot=None,
     copies=1,
     n_settings=None,
 ):
@@ -1061,6 +1062,7 @@ def _train(
     # Each model's arithmetic is that of its own setting trained alone; a model whose steps
     # are done keeps its parameters while the others go on. n_settings (default: copies) may
     # differ from copies when each setting has its own environments, stacked along the seeds.
+    # snapshot: a dict {step: None}; each key's entry is set to the network after that step.
     copies = check_positive_int(copies, "copies")
     n_settings = copies if n_settings is None else check_positive_int(n_settings, "n_settings")
     if not isinstance(network, Network) or network.output != "logistic":
@@ -1146,6 +1148,8 @@ def _train(
                 )
                 trace.append((_norm(gradient), _norm(change)))
             network = updated
+            if snapshot is not None and step in snapshot:
+                snapshot[step] = network
     return network
 
 
@@ -1255,7 +1259,14 @@ SETTING_OPTIONS = (
 
 
 def fit_settings(
-    network, environments, settings, *, grey: bool = False, trace: bool = False, **training
+    network,
+    environments,
+    settings,
+    *,
+    grey: bool = False,
+    trace: bool = False,
+    snapshot_at=None,
+    **training,
 ):
     """Train several settings on the same environments in one stack; one Network per setting.
 
@@ -1283,13 +1294,19 @@ def fit_settings(
         Also return, per setting, the gradient and update norms of :func:`trace_training`,
         each of shape ``(steps, n_models)`` with ``steps`` the largest of the settings' (a
         setting whose steps are done has update norm zero from then on).
+    snapshot_at : int, optional
+        Also return, per setting, the network after this many steps (at most the largest of
+        the settings' steps): a setting trained for 1001 steps then gives its 501-step model
+        too, at no extra cost.
     **training
         Options shared by all settings (``learning_rate`` and ``l2_weight`` must be shared),
         and defaults for the others, as for :func:`train_method`.
 
     Returns
     -------
-    list of Network, or (list of Network, list of (gradient_norm, update_norm)) with trace
+    list of Network
+        Or, with ``trace``, ``(networks, traces)`` with ``traces`` a list of
+        ``(gradient_norm, update_norm)``; with ``snapshot_at``, one more list of Network last.
 
     Examples
     --------
@@ -1319,6 +1336,15 @@ def fit_settings(
             )
     if not isinstance(trace, bool):
         raise TypeError(f"trace must be True or False, got {trace!r}")
+    snapshot = None
+    if snapshot_at is not None:
+        snapshot_at = check_positive_int(snapshot_at, "snapshot_at")
+        longest = max(s.get("steps", training.get("steps", 0)) for s in settings)
+        if snapshot_at > longest:
+            raise ValueError(
+                f"snapshot_at must be at most the steps ({longest}), got {snapshot_at}"
+            )
+        snapshot = {snapshot_at: None}
     n_settings = len(settings)
     stacked = stack_networks([network] * n_settings)
     own = len(environments) > 0 and all(isinstance(e, (list, tuple)) for e in environments)
@@ -1359,16 +1385,24 @@ def fit_settings(
             options[name] = [s.get(name, options.get(name)) for s in settings]
     record = [] if trace else None
     trained = _train(
-        stacked, designs, trace=record, copies=copies, n_settings=n_settings, **options
+        stacked,
+        designs,
+        trace=record,
+        snapshot=snapshot,
+        copies=copies,
+        n_settings=n_settings,
+        **options,
     )
     n_seeds = network.n_models
     parts = [np.arange(j * n_seeds, (j + 1) * n_seeds) for j in range(n_settings)]
-    networks = [trained.take(rows) for rows in parts]
-    if not trace:
-        return networks
-    gradient = np.array([t[0] for t in record])
-    update = np.array([t[1] for t in record])
-    return networks, [(gradient[:, rows], update[:, rows]) for rows in parts]
+    out = [[trained.take(rows) for rows in parts]]
+    if trace:
+        gradient = np.array([t[0] for t in record])
+        update = np.array([t[1] for t in record])
+        out.append([(gradient[:, rows], update[:, rows]) for rows in parts])
+    if snapshot is not None:
+        out.append([snapshot[snapshot_at].take(rows) for rows in parts])
+    return out[0] if len(out) == 1 else tuple(out)
 
 
 def fit_and_score(network, environments, test, *, grey: bool = False, **training):
