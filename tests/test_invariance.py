@@ -614,6 +614,22 @@ def test_fit_settings_with_each_setting_its_own_environments(pool):
         np.testing.assert_allclose(flatten(model), flatten(alone), rtol=0, atol=1e-9)
 
 
+@pytest.mark.parametrize("hidden", [(), (3,)])
+def test_fit_settings_with_environments_that_differ_only_in_a_cue(pool, hidden):
+    # The same images with each setting's own cue column share one design (copies); each
+    # setting still trains as it would alone.
+    envs = _colour_envs(pool, cue=False)[:2]
+    own = [append_cue(envs, (p, p), rng=np.random.default_rng(7)) for p in (0.85, 0.5)]
+    params = init_network(129, hidden, n_models=2, rng=np.random.default_rng(9))
+    shared = {"steps": 40, "learning_rate": 0.01, "l2_weight": 0.001}
+    settings = [{"method": "irm", "penalty_weight": 100.0, "anneal_steps": 10}] * 2
+    models = fit_settings(params, own, settings, **shared)
+    for setting, envs_k, model in zip(settings, own, models):
+        alone = fit(params, envs_k, **(shared | setting))
+        np.testing.assert_allclose(flatten(model), flatten(alone), rtol=0, atol=1e-9)
+    assert not np.allclose(flatten(models[0]), flatten(models[1]))
+
+
 def test_fit_settings_trace_matches_trace_training(pool):
     envs = _colour_envs(pool, cue=False)[:2]
     params = init_network(128, (), n_models=2, rng=np.random.default_rng(9))

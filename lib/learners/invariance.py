@@ -897,12 +897,17 @@ class _ColourBlocks:
     # With copies > 1 the network holds copies * n_seeds models (setting-major: model
     # j * n_seeds + s is setting j on seed s) and each seed's images are read once per step
     # for all its copies.
+    # extra may also hold one set of extra columns per copy, shape (copies, n_seeds, n, k):
+    # settings whose environments differ only in those columns (append_cue) then share the
+    # reading of the images.
     def __init__(self, grey, colour, extra, copies=1):
         green = np.asarray(colour) == 1
         self.order = np.argsort(green, axis=1, kind="stable")  # red first
         rows = self.order[..., None]
         self.grey = np.ascontiguousarray(np.take_along_axis(np.asarray(grey, float), rows, 1))
-        self.extra = np.ascontiguousarray(np.take_along_axis(np.asarray(extra, float), rows, 1))
+        extra = np.asarray(extra, float)
+        extra_rows = rows if extra.ndim == 3 else rows[None]
+        self.extra = np.ascontiguousarray(np.take_along_axis(extra, extra_rows, extra.ndim - 2))
         n_red = np.sum(~green, axis=1)
         self.lo, self.hi = int(n_red.min()), int(n_red.max())
         self.band_green = np.take_along_axis(green, self.order, 1)[:, self.lo : self.hi]
@@ -947,10 +952,18 @@ class _ColourBlocks:
             parts.append(np.where(self.band_green[..., None], band @ green, band @ red))
         parts.append(grey[:, hi:] @ green)
         values = np.concatenate(parts, axis=1)  # (n_seeds, n, copies * width), by colour
-        if self.extra.shape[2]:
-            values = values + self.extra @ extra
         n_seeds, n = self.order.shape
         width = network.weights[0].shape[2]
+        if self.extra.shape[-1] and self.extra.ndim == 3:
+            values = values + self.extra @ extra
+        elif self.extra.shape[-1]:  # each copy its own extra columns
+            values = values + np.concatenate(
+                [
+                    self.extra[j] @ extra[:, :, j * width : (j + 1) * width]
+                    for j in range(self.copies)
+                ],
+                axis=2,
+            )
         values = values.reshape(n_seeds, n, self.copies, width).transpose(2, 0, 1, 3)
         # The bias added while reordering to setting-major: one pass, not a copy and then a sum.
         bias = network.biases[0].reshape(self.copies, n_seeds, 1, width)
@@ -998,8 +1011,18 @@ class _ColourBlocks:
             red = red + np.where(is_green, 0.0, band) @ grey[:, lo:hi]
             green = green + np.where(is_green, band, 0.0) @ grey[:, lo:hi]
         parts = [red, green]
-        if self.extra.shape[2]:
+        if self.extra.shape[-1] and self.extra.ndim == 3:
             parts.append(per_seed @ self.extra)
+        elif self.extra.shape[-1]:  # each copy its own extra columns
+            parts.append(
+                np.concatenate(
+                    [
+                        per_seed[:, j * width : (j + 1) * width] @ self.extra[j]
+                        for j in range(self.copies)
+                    ],
+                    axis=1,
+                )
+            )
         first = np.concatenate(parts, axis=2)  # (n_seeds, copies * width, n_features)
         first = first.reshape(n_seeds, self.copies, width, -1).transpose(1, 0, 3, 2)
         weights[0] = first.reshape(self.copies * n_seeds, -1, width)
@@ -1365,7 +1388,11 @@ def fit_settings(
     n_settings = len(settings)
     stacked = stack_networks([network] * n_settings)
     own = len(environments) > 0 and all(isinstance(e, (list, tuple)) for e in environments)
-    if own:  # each setting its own environments: stacked along the seeds, read once each
+    cue_designs = _designs_differing_in_extra(environments, n_settings) if own else None
+    if cue_designs is not None:  # the same images, each setting its own extra columns
+        pairs = _checked_pairs(network, environments[0], grey)
+        joined, copies = environments[0], n_settings
+    elif own:  # each setting its own environments: stacked along the seeds, read once each
         if len(environments) != n_settings:
             raise ValueError(
                 f"environments must be one sequence per setting ({n_settings}), "
@@ -1389,10 +1416,15 @@ def fit_settings(
     else:
         pairs = _checked_pairs(network, environments, grey)  # one stack of seeds
         joined, copies = environments, n_settings
-    designs = [
-        _arranged(_design(stacked, e, grey=grey, copies=copies), y)
-        for e, (_, y) in zip(joined, pairs)
-    ]
+    if cue_designs is not None and not grey:
+        designs = [_arranged(d, y) for d, (_, y) in zip(cue_designs, pairs)]
+    else:
+        if cue_designs is not None:  # grey: the extra columns are not used
+            pairs = _checked_pairs(network, environments[0], grey)
+        designs = [
+            _arranged(_design(stacked, e, grey=grey, copies=copies), y)
+            for e, (_, y) in zip(joined, pairs)
+        ]
     defaults = {"penalty_weight": 1.0, "anneal_steps": 0, "dro_step": 0.01}
     options = defaults | {"reset_at_switch": False} | training
     for name in SETTING_OPTIONS:
@@ -1420,6 +1452,40 @@ def fit_settings(
     if snapshot is not None:
         out.append([snapshot[snapshot_at].take(rows) for rows in parts])
     return out[0] if len(out) == 1 else tuple(out)
+
+
+def _designs_differing_in_extra(environments, n_settings):
+    # One _ColourBlocks per environment index with each setting's extra columns, when every
+    # setting's environments hold the same images, labels and colours and differ only in the
+    # extra columns after the colour blocks (append_cue); else None.
+    if len(environments) != n_settings or n_settings < 2:
+        return None
+    first = environments[0]
+    if any(len(envs) != len(first) for envs in environments):
+        return None
+    designs = []
+    for k, env in enumerate(first):
+        if not isinstance(env, Environment):
+            return None
+        n_pixels = env.grey.shape[2]
+        if env.features.shape[2] <= 2 * n_pixels:
+            return None
+        others = [envs[k] for envs in environments]
+        for other in others[1:]:
+            if not isinstance(other, Environment) or other.features.shape != env.features.shape:
+                return None
+            if not all(
+                np.array_equal(getattr(other, name), getattr(env, name))
+                for name in ("grey", "label", "colour")
+            ) or not np.array_equal(
+                other.features[..., : 2 * n_pixels], env.features[..., : 2 * n_pixels]
+            ):
+                return None
+        if _ColourBlocks.from_environment(env) is None:
+            return None
+        extra = np.stack([o.features[..., 2 * n_pixels :] for o in others])
+        designs.append(_ColourBlocks(env.grey, env.colour, extra, copies=n_settings))
+    return designs
 
 
 def fit_and_score(network, environments, test, *, grey: bool = False, **training):
