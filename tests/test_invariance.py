@@ -614,6 +614,22 @@ def test_fit_settings_with_each_setting_its_own_environments(pool):
         np.testing.assert_allclose(flatten(model), flatten(alone), rtol=0, atol=1e-9)
 
 
+@pytest.mark.parametrize("hidden", [(), (3,)])
+def test_fit_settings_with_environments_that_differ_only_in_a_cue(pool, hidden):
+    # The same images with each setting's own cue column share one design (copies); each
+    # setting still trains as it would alone.
+    envs = _colour_envs(pool, cue=False)[:2]
+    own = [append_cue(envs, (p, p), rng=np.random.default_rng(7)) for p in (0.85, 0.5)]
+    params = init_network(129, hidden, n_models=2, rng=np.random.default_rng(9))
+    shared = {"steps": 40, "learning_rate": 0.01, "l2_weight": 0.001}
+    settings = [{"method": "irm", "penalty_weight": 100.0, "anneal_steps": 10}] * 2
+    models = fit_settings(params, own, settings, **shared)
+    for setting, envs_k, model in zip(settings, own, models):
+        alone = fit(params, envs_k, **(shared | setting))
+        np.testing.assert_allclose(flatten(model), flatten(alone), rtol=0, atol=1e-9)
+    assert not np.allclose(flatten(models[0]), flatten(models[1]))
+
+
 def test_fit_settings_trace_matches_trace_training(pool):
     envs = _colour_envs(pool, cue=False)[:2]
     params = init_network(128, (), n_models=2, rng=np.random.default_rng(9))
@@ -624,6 +640,23 @@ def test_fit_settings_trace_matches_trace_training(pool):
     np.testing.assert_allclose(traces[0][0][:30], gradient, rtol=1e-9)
     np.testing.assert_allclose(traces[0][1][:30], update, rtol=1e-9)
     assert traces[1][0].shape == (50, 2) and np.all(traces[0][1][30:] == 0)  # stopped at 30
+
+
+def test_fit_settings_snapshot_is_the_shorter_run(pool):
+    envs = _colour_envs(pool, cue=False)[:2]
+    params = init_network(128, (), n_models=2, rng=np.random.default_rng(9))
+    shared = {"learning_rate": 0.001, "l2_weight": 0.001, "penalty_weight": 1e4}
+    settings = [{"method": "irm", "steps": 50, "anneal_steps": 10}, {"method": "erm", "steps": 20}]
+    finals, traces, early = fit_settings(
+        params, envs, settings, trace=True, snapshot_at=30, **shared
+    )
+    assert len(traces) == 2
+    alone = fit(params, envs, **(shared | settings[0] | {"steps": 30}))
+    np.testing.assert_allclose(flatten(early[0]), flatten(alone), rtol=0, atol=1e-9)
+    # A setting that stopped before the snapshot is its final model there.
+    np.testing.assert_array_equal(flatten(early[1]), flatten(finals[1]))
+    with pytest.raises(ValueError, match="snapshot_at"):
+        fit_settings(params, envs, settings, snapshot_at=51, **shared)
 
 
 def test_fit_settings_rejects_bad_settings(pool):

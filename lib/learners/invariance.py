@@ -638,11 +638,19 @@ def _risk_terms(logits, labels, *, with_risk=True, with_scale=True):
     residual = _sigmoid(logits)
     residual -= labels
     if not with_scale:
-        return risk, residual / n, None, None
+        residual /= n
+        return risk, residual, None, None
     p = residual + labels
-    scale_gradient = np.mean(residual * logits, axis=1)
-    d_scale_gradient = (p * (1 - p) * logits + residual) / n
-    return risk, residual / n, scale_gradient, d_scale_gradient
+    # In place, in the order (p (1 - p) f + residual) / n: the same numbers, fewer temporaries.
+    d_scale_gradient = residual * logits
+    scale_gradient = np.mean(d_scale_gradient, axis=1)
+    np.subtract(1.0, p, out=d_scale_gradient)
+    d_scale_gradient *= p
+    d_scale_gradient *= logits
+    d_scale_gradient += residual
+    d_scale_gradient /= n
+    residual /= n
+    return risk, residual, scale_gradient, d_scale_gradient
 
 
 def environment_risks(network, environments) -> np.ndarray:
@@ -889,12 +897,17 @@ class _ColourBlocks:
     # With copies > 1 the network holds copies * n_seeds models (setting-major: model
     # j * n_seeds + s is setting j on seed s) and each seed's images are read once per step
     # for all its copies.
+    # extra may also hold one set of extra columns per copy, shape (copies, n_seeds, n, k):
+    # settings whose environments differ only in those columns (append_cue) then share the
+    # reading of the images.
     def __init__(self, grey, colour, extra, copies=1):
         green = np.asarray(colour) == 1
         self.order = np.argsort(green, axis=1, kind="stable")  # red first
         rows = self.order[..., None]
         self.grey = np.ascontiguousarray(np.take_along_axis(np.asarray(grey, float), rows, 1))
-        self.extra = np.ascontiguousarray(np.take_along_axis(np.asarray(extra, float), rows, 1))
+        extra = np.asarray(extra, float)
+        extra_rows = rows if extra.ndim == 3 else rows[None]
+        self.extra = np.ascontiguousarray(np.take_along_axis(extra, extra_rows, extra.ndim - 2))
         n_red = np.sum(~green, axis=1)
         self.lo, self.hi = int(n_red.min()), int(n_red.max())
         self.band_green = np.take_along_axis(green, self.order, 1)[:, self.lo : self.hi]
@@ -939,10 +952,18 @@ class _ColourBlocks:
             parts.append(np.where(self.band_green[..., None], band @ green, band @ red))
         parts.append(grey[:, hi:] @ green)
         values = np.concatenate(parts, axis=1)  # (n_seeds, n, copies * width), by colour
-        if self.extra.shape[2]:
-            values = values + self.extra @ extra
         n_seeds, n = self.order.shape
         width = network.weights[0].shape[2]
+        if self.extra.shape[-1] and self.extra.ndim == 3:
+            values = values + self.extra @ extra
+        elif self.extra.shape[-1]:  # each copy its own extra columns
+            values = values + np.concatenate(
+                [
+                    self.extra[j] @ extra[:, :, j * width : (j + 1) * width]
+                    for j in range(self.copies)
+                ],
+                axis=2,
+            )
         values = values.reshape(n_seeds, n, self.copies, width).transpose(2, 0, 1, 3)
         # The bias added while reordering to setting-major: one pass, not a copy and then a sum.
         bias = network.biases[0].reshape(self.copies, n_seeds, 1, width)
@@ -990,8 +1011,18 @@ class _ColourBlocks:
             red = red + np.where(is_green, 0.0, band) @ grey[:, lo:hi]
             green = green + np.where(is_green, band, 0.0) @ grey[:, lo:hi]
         parts = [red, green]
-        if self.extra.shape[2]:
+        if self.extra.shape[-1] and self.extra.ndim == 3:
             parts.append(per_seed @ self.extra)
+        elif self.extra.shape[-1]:  # each copy its own extra columns
+            parts.append(
+                np.concatenate(
+                    [
+                        per_seed[:, j * width : (j + 1) * width] @ self.extra[j]
+                        for j in range(self.copies)
+                    ],
+                    axis=1,
+                )
+            )
         first = np.concatenate(parts, axis=2)  # (n_seeds, copies * width, n_features)
         first = first.reshape(n_seeds, self.copies, width, -1).transpose(1, 0, 3, 2)
         weights[0] = first.reshape(self.copies * n_seeds, -1, width)
@@ -1048,6 +1079,7 @@ def _train(
     dro_step,
     reset_at_switch=False,
     trace=None,
+    snapshot=None,
     copies=1,
     n_settings=None,
 ):
@@ -1061,6 +1093,7 @@ def _train(
     # Each model's arithmetic is that of its own setting trained alone; a model whose steps
     # are done keeps its parameters while the others go on. n_settings (default: copies) may
     # differ from copies when each setting has its own environments, stacked along the seeds.
+    # snapshot: a dict {step: None}; each key's entry is set to the network after that step.
     copies = check_positive_int(copies, "copies")
     n_settings = copies if n_settings is None else check_positive_int(n_settings, "n_settings")
     if not isinstance(network, Network) or network.output != "logistic":
@@ -1090,6 +1123,7 @@ def _train(
     weight_after, dro_step_of, reset_of = each(weights_after), each(dro_steps), each(resets)
     state = init_adam(network)
     log_q = np.zeros((n_models, n_envs))
+    group_cache = {}
     # Small matrices: BLAS threads cost more than they save (and contend on a shared machine).
     with threadpool_limits(limits=1, user_api="blas"):
         for step in range(1, max(steps) + 1):
@@ -1102,7 +1136,9 @@ def _train(
             coefficients = [None] * n_envs
             # Models of the same method at the same penalty weight this step form a group; each
             # group's derivatives are computed on its rows alone, exactly as alone.
-            for (kind, w), rows in _groups(method_of, np.where(penalised, weight, 1.0)):
+            for (kind, w), rows in _groups(
+                method_of, np.where(penalised, weight, 1.0), group_cache
+            ):
                 terms = [
                     _risk_terms(
                         logits[rows],
@@ -1146,12 +1182,20 @@ def _train(
                 )
                 trace.append((_norm(gradient), _norm(change)))
             network = updated
+            if snapshot is not None and step in snapshot:
+                snapshot[step] = network
     return network
 
 
-def _groups(method_of, weight):
+def _groups(method_of, weight, cache=None):
     # ((method, penalty weight), rows) for each group of models that share both this step; rows
-    # is slice(None) when one group holds every model (no copies of the arrays then).
+    # is slice(None) when one group holds every model (no copies of the arrays then). cache, a
+    # dict, keeps the answer for each weight vector (they change only at the switches).
+    if cache is not None:
+        key = weight.tobytes()
+        if key not in cache:
+            cache[key] = _groups(method_of, weight)
+        return cache[key]
     keys = list(zip(method_of.tolist(), weight.tolist()))
     if len(set(keys)) == 1:
         return [(keys[0], slice(None))]
@@ -1255,7 +1299,14 @@ SETTING_OPTIONS = (
 
 
 def fit_settings(
-    network, environments, settings, *, grey: bool = False, trace: bool = False, **training
+    network,
+    environments,
+    settings,
+    *,
+    grey: bool = False,
+    trace: bool = False,
+    snapshot_at=None,
+    **training,
 ):
     """Train several settings on the same environments in one stack; one Network per setting.
 
@@ -1283,13 +1334,19 @@ def fit_settings(
         Also return, per setting, the gradient and update norms of :func:`trace_training`,
         each of shape ``(steps, n_models)`` with ``steps`` the largest of the settings' (a
         setting whose steps are done has update norm zero from then on).
+    snapshot_at : int, optional
+        Also return, per setting, the network after this many steps (at most the largest of
+        the settings' steps): a setting trained for 1001 steps then gives its 501-step model
+        too, at no extra cost.
     **training
         Options shared by all settings (``learning_rate`` and ``l2_weight`` must be shared),
         and defaults for the others, as for :func:`train_method`.
 
     Returns
     -------
-    list of Network, or (list of Network, list of (gradient_norm, update_norm)) with trace
+    list of Network
+        Or, with ``trace``, ``(networks, traces)`` with ``traces`` a list of
+        ``(gradient_norm, update_norm)``; with ``snapshot_at``, one more list of Network last.
 
     Examples
     --------
@@ -1319,10 +1376,23 @@ def fit_settings(
             )
     if not isinstance(trace, bool):
         raise TypeError(f"trace must be True or False, got {trace!r}")
+    snapshot = None
+    if snapshot_at is not None:
+        snapshot_at = check_positive_int(snapshot_at, "snapshot_at")
+        longest = max(s.get("steps", training.get("steps", 0)) for s in settings)
+        if snapshot_at > longest:
+            raise ValueError(
+                f"snapshot_at must be at most the steps ({longest}), got {snapshot_at}"
+            )
+        snapshot = {snapshot_at: None}
     n_settings = len(settings)
     stacked = stack_networks([network] * n_settings)
     own = len(environments) > 0 and all(isinstance(e, (list, tuple)) for e in environments)
-    if own:  # each setting its own environments: stacked along the seeds, read once each
+    cue_designs = _designs_differing_in_extra(environments, n_settings) if own else None
+    if cue_designs is not None:  # the same images, each setting its own extra columns
+        pairs = _checked_pairs(network, environments[0], grey)
+        joined, copies = environments[0], n_settings
+    elif own:  # each setting its own environments: stacked along the seeds, read once each
         if len(environments) != n_settings:
             raise ValueError(
                 f"environments must be one sequence per setting ({n_settings}), "
@@ -1346,10 +1416,15 @@ def fit_settings(
     else:
         pairs = _checked_pairs(network, environments, grey)  # one stack of seeds
         joined, copies = environments, n_settings
-    designs = [
-        _arranged(_design(stacked, e, grey=grey, copies=copies), y)
-        for e, (_, y) in zip(joined, pairs)
-    ]
+    if cue_designs is not None and not grey:
+        designs = [_arranged(d, y) for d, (_, y) in zip(cue_designs, pairs)]
+    else:
+        if cue_designs is not None:  # grey: the extra columns are not used
+            pairs = _checked_pairs(network, environments[0], grey)
+        designs = [
+            _arranged(_design(stacked, e, grey=grey, copies=copies), y)
+            for e, (_, y) in zip(joined, pairs)
+        ]
     defaults = {"penalty_weight": 1.0, "anneal_steps": 0, "dro_step": 0.01}
     options = defaults | {"reset_at_switch": False} | training
     for name in SETTING_OPTIONS:
@@ -1359,16 +1434,58 @@ def fit_settings(
             options[name] = [s.get(name, options.get(name)) for s in settings]
     record = [] if trace else None
     trained = _train(
-        stacked, designs, trace=record, copies=copies, n_settings=n_settings, **options
+        stacked,
+        designs,
+        trace=record,
+        snapshot=snapshot,
+        copies=copies,
+        n_settings=n_settings,
+        **options,
     )
     n_seeds = network.n_models
     parts = [np.arange(j * n_seeds, (j + 1) * n_seeds) for j in range(n_settings)]
-    networks = [trained.take(rows) for rows in parts]
-    if not trace:
-        return networks
-    gradient = np.array([t[0] for t in record])
-    update = np.array([t[1] for t in record])
-    return networks, [(gradient[:, rows], update[:, rows]) for rows in parts]
+    out = [[trained.take(rows) for rows in parts]]
+    if trace:
+        gradient = np.array([t[0] for t in record])
+        update = np.array([t[1] for t in record])
+        out.append([(gradient[:, rows], update[:, rows]) for rows in parts])
+    if snapshot is not None:
+        out.append([snapshot[snapshot_at].take(rows) for rows in parts])
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def _designs_differing_in_extra(environments, n_settings):
+    # One _ColourBlocks per environment index with each setting's extra columns, when every
+    # setting's environments hold the same images, labels and colours and differ only in the
+    # extra columns after the colour blocks (append_cue); else None.
+    if len(environments) != n_settings or n_settings < 2:
+        return None
+    first = environments[0]
+    if any(len(envs) != len(first) for envs in environments):
+        return None
+    designs = []
+    for k, env in enumerate(first):
+        if not isinstance(env, Environment):
+            return None
+        n_pixels = env.grey.shape[2]
+        if env.features.shape[2] <= 2 * n_pixels:
+            return None
+        others = [envs[k] for envs in environments]
+        for other in others[1:]:
+            if not isinstance(other, Environment) or other.features.shape != env.features.shape:
+                return None
+            if not all(
+                np.array_equal(getattr(other, name), getattr(env, name))
+                for name in ("grey", "label", "colour")
+            ) or not np.array_equal(
+                other.features[..., : 2 * n_pixels], env.features[..., : 2 * n_pixels]
+            ):
+                return None
+        if _ColourBlocks.from_environment(env) is None:
+            return None
+        extra = np.stack([o.features[..., 2 * n_pixels :] for o in others])
+        designs.append(_ColourBlocks(env.grey, env.colour, extra, copies=n_settings))
+    return designs
 
 
 def fit_and_score(network, environments, test, *, grey: bool = False, **training):
