@@ -366,6 +366,14 @@ def test_a_fixed_epoch_budget_is_reported_as_not_converged():
     assert stopped.n_iter_ == 5 and not converged(stopped)
 
 
+@pytest.mark.parametrize("epochs", [1, 2, 7])
+def test_a_fixed_epoch_budget_runs_exactly_that_many_epochs_of_adam(epochs):
+    rng = np.random.default_rng(12)
+    data = colour_digits(IMAGES[:300], DIGITS[:300], p_agree=0.9, label_noise=0.0, rng=rng)
+    stopped = pretrain(data, n_hidden=4, rng=rng, epochs=epochs)
+    assert stopped.solver == "adam" and len(stopped.loss_curve_) == epochs
+
+
 def test_training_on_from_a_network_keeps_its_shape_and_rejects_another_width(world):
     model, _, _ = world
     rng = np.random.default_rng(11)
