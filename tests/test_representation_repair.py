@@ -366,6 +366,14 @@ def test_a_fixed_epoch_budget_is_reported_as_not_converged():
     assert stopped.n_iter_ == 5 and not converged(stopped)
 
 
+@pytest.mark.parametrize("epochs", [1, 2, 7])
+def test_a_fixed_epoch_budget_runs_exactly_that_many_epochs_of_adam(epochs):
+    rng = np.random.default_rng(12)
+    data = colour_digits(IMAGES[:300], DIGITS[:300], p_agree=0.9, label_noise=0.0, rng=rng)
+    stopped = pretrain(data, n_hidden=4, rng=rng, epochs=epochs)
+    assert stopped.solver == "adam" and len(stopped.loss_curve_) == epochs
+
+
 def test_training_on_from_a_network_keeps_its_shape_and_rejects_another_width(world):
     model, _, _ = world
     rng = np.random.default_rng(11)
@@ -445,3 +453,30 @@ def test_jtt_up_weights_exactly_the_errors_and_equals_the_plain_fit_at_weight_on
     assert np.sum(fixed.predict(repair_set.features[wrong]) == repair_set.label[wrong]) >= np.sum(
         plain.predict(repair_set.features[wrong]) == repair_set.label[wrong]
     )
+
+
+def test_the_lean_loss_and_gradient_equal_scikit_learns_to_the_bit(monkeypatch):
+    # Pretraining (L-BFGS, Adam epochs), a scratch network and fine-tuning (gradient descent)
+    # with the module's lean _backprop, then again with scikit-learn's own: identical weights.
+    import contextlib
+
+    import lib.learners.representation_repair as module
+
+    def fits():
+        rng = np.random.default_rng(13)
+        data = colour_digits(IMAGES[:300], DIGITS[:300], p_agree=0.9, label_noise=0.0, rng=rng)
+        repair_set = colour_digits(
+            IMAGES[300:400], DIGITS[300:400], p_agree=0.5, label_noise=0.0, rng=rng
+        )
+        nets = [pretrain(data, n_hidden=h, rng=rng) for h in (2, 8)]
+        nets.append(pretrain(data, n_hidden=8, rng=rng, epochs=3))
+        for method in ("fine_tune", "fine_tune_new_head", "lp_ft", "scratch_network"):
+            nets.append(
+                repair(nets[1], repair_set, method=method, steps=5, learning_rate=0.1, rng=rng)
+            )
+        return [w for net in nets for w in net.coefs_ + net.intercepts_]
+
+    lean = fits()
+    monkeypatch.setattr(module, "_lean", contextlib.nullcontext)
+    plain = fits()
+    assert len(lean) == len(plain) and all(np.array_equal(a, b) for a, b in zip(lean, plain))

@@ -19,13 +19,16 @@ is the same ``MLPClassifier`` warm-started from the pretrained weights and train
 gradient descent (``solver="sgd"``, no momentum, constant step) for a fixed number of steps,
 which has no optimiser state, so that stopping and resuming it gives exactly the uninterrupted
 path (:func:`fine_tune_path` reads competence off that path step by step). No gradient is
-written by hand. :func:`jtt_last_layer` repairs without group labels: the last layer refitted
+written by hand except a line-by-line copy of scikit-learn's own (:func:`_lean_backprop`).
+:func:`jtt_last_layer` repairs without group labels: the last layer refitted
 with the examples the deployed network gets wrong up-weighted (Just Train Twice's idea, Liu et
-al. 2021). Fine-tuning is the first candidate to move onto the book's batched network
-module, :mod:`lib.learners.networks` (not yet done): scikit-learn spends most of a small step in
-overhead. Profiled (cProfile, chapter 03 of 2026-12-07), the fine-tuning steps were about 13% of
-the chapter's time, the Adam-epochs rerun about 13%, L-BFGS fits about 23% and the probes about
-22%, so batching fine-tuning alone could save at most about an eighth of the chapter.
+al. 2021). Where the time goes (user CPU of chapter 03, one BLAS thread, measured 2026-12-07):
+L-BFGS pretraining about a third (the 2-unit networks at ``p_agree = 0.5`` run for hundreds of
+iterations from several starts), last-layer and probe fits about a fifth, fine-tuning about a
+sixth. Removing scikit-learn's per-call overhead (:func:`_lean_backprop`; leaner logistic losses
+and predictions were also tried and measured) saves under a tenth of any of these: the fits are
+bound by their arithmetic and by SciPy's L-BFGS loop, so making the chapter faster means
+fewer or smaller fits.
 
 Examples
 --------
@@ -46,10 +49,12 @@ import contextlib
 import copy
 import dataclasses
 import math
+import types
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import expit, xlogy
 from sklearn import config_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -133,6 +138,77 @@ def _one_thread():
         config_context(assume_finite=True, skip_parameter_validation=True),
     ):
         yield
+
+
+def _lean_backprop(self, X, y, sample_weight, activations, deltas, coef_grads, intercept_grads):
+    """scikit-learn's ``MLPClassifier._backprop`` for one ReLU hidden layer and a logistic output.
+
+    The same arithmetic, operation by operation and in the same order, as scikit-learn 1.9's
+    ``_backprop`` (forward pass, binary log loss, L2 term, backward pass), so the loss and
+    gradient are bit-for-bit the ones scikit-learn computes; only its per-call overhead (the
+    array-API dispatch of every product) is left out. Both L-BFGS and gradient descent call
+    it once per step, tens of thousands of times in chapter 03. The saving is modest, because
+    these small fits are bound by their arithmetic and by SciPy's L-BFGS loop: measured (user
+    CPU, one BLAS thread), about 7% of fine-tuning, 5% of Adam epochs and 8% of the long 2-unit
+    L-BFGS fits. ``tests/test_representation_repair.py`` checks that fits with it equal fits
+    without it exactly.
+    """
+    if sample_weight is not None or self.out_activation_ != "logistic":
+        return type(self)._backprop(
+            self, X, y, sample_weight, activations, deltas, coef_grads, intercept_grads
+        )
+    (w_hidden, w_out), (b_hidden, b_out) = self.coefs_, self.intercepts_
+    n_samples = X.shape[0]
+    hidden = X @ w_hidden
+    hidden += b_hidden
+    np.maximum(hidden, 0, out=hidden)
+    output = hidden @ w_out
+    output += b_out
+    expit(output, out=output)
+    eps = np.finfo(output.dtype).eps
+    prob = np.clip(output, eps, 1 - eps)
+    loss = -np.mean(xlogy(y, prob) + xlogy(1 - y, 1 - prob), axis=0).sum()
+    values = 0
+    for s in self.coefs_:
+        s = s.ravel()
+        values += np.dot(s, s)
+    loss += (0.5 * self.alpha) * values / n_samples
+    delta_out = output - y
+    grad_out = hidden.T @ delta_out
+    grad_out += self.alpha * w_out
+    grad_out /= n_samples
+    delta_hidden = delta_out @ w_out.T
+    delta_hidden[hidden == 0] = 0
+    grad_hidden = X.T @ delta_hidden
+    grad_hidden += self.alpha * w_hidden
+    grad_hidden /= n_samples
+    activations[1:] = hidden, output
+    return (
+        loss,
+        [grad_hidden, grad_out],
+        [np.sum(delta_hidden, axis=0) / n_samples, np.sum(delta_out, axis=0) / n_samples],
+    )
+
+
+@contextlib.contextmanager
+def _lean(model: MLPClassifier):
+    """Within the context, ``model`` computes its loss and gradient by :func:`_lean_backprop`.
+
+    Only for what that function reproduces (one ReLU hidden layer, two classes, no sample
+    weights in the fits of this module); anything else keeps scikit-learn's own code.
+    """
+    lean = (
+        model.activation == "relu"
+        and len(np.atleast_1d(model.hidden_layer_sizes)) == 1
+        and "_backprop" not in vars(model)
+    )
+    if lean:
+        model._backprop = types.MethodType(_lean_backprop, model)
+    try:
+        yield model
+    finally:
+        if lean:
+            del model._backprop
 
 
 @dataclass(frozen=True)
@@ -351,15 +427,28 @@ def pretrain(
             )
         # A RandomState object (not an int) so that each epoch draws a new minibatch order.
         state = np.random.RandomState(_seed(rng))
-        model = (
-            MLPClassifier(hidden_layer_sizes=(n_hidden,), random_state=state)
-            if start is None
-            else copy.deepcopy(start).set_params(solver="adam")
-        )
-        # One call of partial_fit is one epoch of Adam, its state kept between calls; unlike
-        # fit(max_iter=epochs), no stopping rule is applied, and nothing is silenced.
-        for _ in range(epochs):
-            model.partial_fit(data.features, data.label, classes=_CLASSES)
+        if start is None:
+            # All `epochs` epochs in one call of fit, as the earlier recipe ran them, stopped by
+            # scikit-learn's own rule: with tol = inf every epoch after the first (which is
+            # compared with an infinite best loss) counts as "no improvement", so the fit stops
+            # after n_iter_no_change + 2 = epochs epochs, before max_iter: nothing to warn
+            # about, nothing silenced. One call costs much less than `epochs` partial_fit calls.
+            model = MLPClassifier(
+                hidden_layer_sizes=(n_hidden,),
+                random_state=state,
+                tol=np.inf,
+                n_iter_no_change=epochs - 2,
+                max_iter=epochs + 1,
+            )
+            with _lean(model):
+                model.fit(data.features, data.label)
+            if model.n_iter_ != epochs:  # the rule above is scikit-learn's: fail loudly
+                raise RuntimeError(f"Adam ran {model.n_iter_} epochs, not {epochs}")
+        else:
+            model = copy.deepcopy(start).set_params(solver="adam")
+            # One call of partial_fit is one epoch of Adam, its state kept between calls.
+            for _ in range(epochs):
+                model.partial_fit(data.features, data.label, classes=_CLASSES)
         model.max_iter = model.n_iter_ = epochs
         return model
 
@@ -384,7 +473,8 @@ def _fit_to_convergence(make, data: ColouredDigits, *, rng, restarts: int = _RES
         model = make(_seed(rng))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            model.fit(data.features, data.label)
+            with _lean(model):
+                model.fit(data.features, data.label)
         failures = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
         for other in caught:
             if not issubclass(other.category, ConvergenceWarning):
@@ -639,7 +729,8 @@ def _take_steps(model: MLPClassifier, data: ColouredDigits, steps: int) -> None:
     """
     model.set_params(n_iter_no_change=steps - 1, max_iter=steps + 1)
     model._no_improvement_count, model.best_loss_ = 0, -np.inf
-    model.fit(data.features, data.label)
+    with _lean(model):
+        model.fit(data.features, data.label)
     if model.n_iter_ != steps:  # the rule above is scikit-learn's; fail loudly if it changes
         raise RuntimeError(f"fine-tuning took {model.n_iter_} steps, not {steps}")
 
