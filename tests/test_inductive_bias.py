@@ -18,6 +18,7 @@ from lib.learners.inductive_bias import (
     parity_labels,
     poison_examples,
     random_features_curves,
+    random_features_errors,
     random_features_risk,
     random_relu_features,
     sample_network_parameters,
@@ -129,6 +130,14 @@ def test_sampled_networks_match_a_direct_forward_pass():
     hidden = np.maximum(x @ network.weights[0][d] + network.biases[0][d], 0)
     direct = hidden @ network.weights[1][d, :, 0] + network.biases[1][d, 0]
     np.testing.assert_allclose(forward(network, x)[d], direct, rtol=1e-12)
+
+
+def test_guess_and_check_fast_forward_matches_forward():
+    from lib.learners.inductive_bias import _one_hidden_output
+
+    network = sample_network_parameters(7, 32, 50, rng=np.random.default_rng(3))
+    x = boolean_cube(7)
+    np.testing.assert_allclose(_one_hidden_output(network, x), forward(network, x), atol=1e-12)
 
 
 def test_guess_and_check_accepts_only_fits_and_independent_of_chunk_count():
@@ -328,3 +337,17 @@ def test_align_hidden_units_rejects_other_shapes():
         align_hidden_units(tanh, relu)
     with pytest.raises(TypeError, match="Network"):
         align_hidden_units(tanh, "not a network")
+
+
+def test_random_features_errors_are_one_repeat_of_the_curves_row_by_row():
+    rng = np.random.default_rng(4)
+    x, x_test = rng.standard_normal((12, 3)), rng.standard_normal((7, 3))
+    y, y_test = np.eye(2)[rng.integers(0, 2, 12)], np.eye(2)[rng.integers(0, 2, 7)]
+    kwargs = dict(ridges=[0.0, 0.1], rng=np.random.default_rng(5))
+    squared, wrong = random_features_errors(x, y, x_test, y_test, [4, 20], **kwargs)
+    kwargs["rng"] = np.random.default_rng(5)
+    mse, error = random_features_curves(x, y, x_test, y_test, [4, 20], n_repeats=1, **kwargs)
+    assert squared.shape == wrong.shape == (2, 2, 7)
+    np.testing.assert_allclose(squared.mean(axis=2), mse[:, 0])
+    np.testing.assert_allclose(wrong.mean(axis=2), error[:, 0])
+    assert set(np.unique(wrong)) <= {0.0, 1.0}
