@@ -41,6 +41,20 @@ def test_low_rope_lets_a_fallen_walker_stand_up_by_holding_or_climbing_only():
     np.testing.assert_array_equal(low[:3], transition_tensor(ROPE)[:3])
 
 
+def test_slippery_rope_mixes_each_action_with_a_random_move_and_the_expert_falls():
+    slippery = Tightrope(slip=0.3)
+    tensor, plain = transition_tensor(slippery), transition_tensor(ROPE)
+    np.testing.assert_allclose(tensor.sum(axis=-1), 1.0)
+    random_move = plain[:, [LEFT, HOLD, RIGHT]].mean(axis=1)
+    np.testing.assert_allclose(tensor[:, HOLD], 0.7 * plain[:, HOLD] + 0.3 * random_move)
+    np.testing.assert_array_equal(transition_tensor(Tightrope(slip=0.0)), plain)
+    counts = demonstrate(
+        slippery, n_replicates=1, n_episodes=200, horizon=50, rng=np.random.default_rng(4)
+    )
+    assert counts[0, slippery.fallen, CLIMB] > 0  # its data show falls, labelled "climb"
+    assert counts[0, slippery.fallen].sum() == counts[0, slippery.fallen, CLIMB]
+
+
 def test_expert_never_falls_so_its_demonstrations_show_no_fall():
     counts = demonstrate(
         ROPE, n_replicates=3, n_episodes=200, horizon=50, rng=np.random.default_rng(0)
@@ -118,6 +132,7 @@ def test_fit_table_backs_off_to_pooled_frequencies():
         (lambda: Tightrope(gust=1.5), "gust"),
         (lambda: Tightrope(net="yes"), "net"),
         (lambda: Tightrope(low=1), "low"),
+        (lambda: Tightrope(slip=-0.1), "slip"),
         (lambda: fit_table(np.ones((1, 4, 3)), backoff=1.0), "shape"),
         (lambda: fit_table(np.ones((1, 4, 4)), backoff=0.0), "backoff"),
         (

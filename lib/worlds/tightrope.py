@@ -17,7 +17,9 @@ fallen, so it never falls and never shows a fallen state. In the **control** wor
 deviations do not accumulate, whatever the learner. On a **low** rope (``low=True``) a fallen
 walker is back at the centre if it holds still as well as if it climbs: whether its deviations
 accumulate then depends on what the learner does in the state it never saw, not on the world
-alone.
+alone. On a **slippery** rope (``slip > 0``) every walker's action, the expert's included, is
+replaced with probability ``slip`` by a move drawn uniformly from left, hold and right: the expert
+then falls now and then, and its demonstrations show falls and climbs.
 
 The learner is a table fitted to the expert's labels by counting: in a state with ``n``
 labelled visits it plays action ``a`` with probability ``(n_a + backoff * f_a) / (n + backoff)``,
@@ -103,6 +105,9 @@ class Tightrope:
         If True, a fallen walker gets back to the centre by holding as well as by climbing (a
         rope low enough to stand up from): recovery then depends on the learner's behaviour in
         the fallen state.
+    slip : float
+        Probability per step that the walker's action (anyone's, the expert's too) is replaced
+        by a move drawn uniformly from left, hold and right.
 
     Examples
     --------
@@ -116,10 +121,12 @@ class Tightrope:
     gust: float = 0.2
     net: bool = False
     low: bool = False
+    slip: float = 0.0
 
     def __post_init__(self):
         check_positive_int(self.half_width, "half_width")
         check_probability(self.gust, "gust")
+        check_probability(self.slip, "slip")
         if not isinstance(self.net, bool):
             raise TypeError(f"net must be a bool, got {self.net!r}")
         if not isinstance(self.low, bool):
@@ -161,6 +168,8 @@ def transition_tensor(world: Tightrope) -> np.ndarray:
     ([0.0, 0.0, 0.0, 1.0], [0.0, 1.0, 0.0, 0.0])
     >>> transition_tensor(Tightrope(low=True))[3, HOLD].tolist()  # a low rope: holding works too
     [0.0, 1.0, 0.0, 0.0]
+    >>> transition_tensor(Tightrope(slip=0.3))[3, CLIMB].round(2).tolist()  # slips: climbs can fail
+    [0.0, 0.7, 0.0, 0.3]
     """
     world = _check_world(world)
     width, n = world.half_width, world.n_states
@@ -180,6 +189,9 @@ def transition_tensor(world: Tightrope) -> np.ndarray:
     if world.net:
         tensor[world.fallen] = 0.0
         tensor[world.fallen, :, world.centre] = 1.0
+    if world.slip:
+        moves = tensor[:, [LEFT, HOLD, RIGHT]].mean(axis=1, keepdims=True)
+        tensor = (1 - world.slip) * tensor + world.slip * moves
     return tensor
 
 
