@@ -8,6 +8,7 @@ import pytest
 from lib.worlds.causal_strategies import (
     STATE_FIELDS,
     Episodes,
+    act_on_episodes,
     associational_choices,
     choice_rewards,
     choices_by_budget,
@@ -19,7 +20,6 @@ from lib.worlds.causal_strategies import (
     fit_policy,
     goal_correlations,
     pooled_associational_choices,
-    roll_out,
     sample_episodes,
     sample_worlds,
     simulate_interventions,
@@ -150,7 +150,7 @@ def test_demonstrations_follow_the_order_and_budgets():
 def test_roll_out_of_the_expert_reproduces_it():
     episodes = _episodes(100)
     policy = ExpertPolicy(episodes, budget=3)
-    explored, choices = roll_out(policy, policy, episodes, budget=3)
+    explored, choices = act_on_episodes(policy, policy, episodes, budget=3)
     order = expert_order(episodes.correlations, episodes.actionable)
     expected = np.zeros_like(explored)
     np.put_along_axis(expected, order[:, :3], True, axis=1)
@@ -167,7 +167,7 @@ def test_locked_candidates_reveal_nothing_and_earn_nothing():
         def predict(self, states):
             return np.zeros(len(states), dtype=int)
 
-    explored, choices = roll_out(AlwaysFirst(), AlwaysFirst(), locked, budget=2)
+    explored, choices = act_on_episodes(AlwaysFirst(), AlwaysFirst(), locked, budget=2)
     assert not explored.any()
     assert np.all(choice_rewards(locked.weights, choices, locked.actionable) == 0)
 
@@ -242,7 +242,7 @@ def test_other_functions_reject_bad_inputs():
     with pytest.raises(ValueError, match="order"):
         expert_demonstrations(episodes, order[:, :3], [1, 0])
     with pytest.raises(ValueError, match="budget"):
-        roll_out(None, None, episodes, budget=-1)
+        act_on_episodes(None, None, episodes, budget=-1)
     with pytest.raises(ValueError, match="quality"):
         with_quality_label(np.ones((2, 3)), [1.0])
     with pytest.raises(ValueError, match="value"):
@@ -260,6 +260,6 @@ def test_choices_by_budget_equal_one_roll_out_per_budget():
     rows = choices_by_budget(*policy, episodes, budget=4)
     assert rows.shape == (5, 60)
     for budget in range(5):
-        assert np.array_equal(rows[budget], roll_out(*policy, episodes, budget=budget)[1])
+        assert np.array_equal(rows[budget], act_on_episodes(*policy, episodes, budget=budget)[1])
     with pytest.raises(ValueError, match="budget"):
         choices_by_budget(*policy, episodes, budget=-1)

@@ -50,7 +50,7 @@ __all__ = [
     "fit_policy",
     "goal_correlations",
     "pooled_associational_choices",
-    "roll_out",
+    "act_on_episodes",
     "sample_episodes",
     "sample_worlds",
     "simulate_interventions",
@@ -573,7 +573,7 @@ def fit_policy(states, actions, *, inverse_regularization=10.0):
         return model.fit(states, actions)
 
 
-def roll_out(explorer, exploiter, episodes, *, budget):
+def act_on_episodes(explorer, exploiter, episodes, *, budget):
     """Let a policy act: ``budget`` interventions chosen by ``explorer``, then ``exploiter``.
 
     Setting a candidate that is not actionable reveals nothing (the step is wasted); setting one
@@ -599,7 +599,7 @@ def roll_out(explorer, exploiter, episodes, *, budget):
     ...         fields = states.reshape(len(states), -1, 4)
     ...         return np.argmax(fields[..., 2] - 9 * fields[..., 0], axis=1)
     >>> episodes = sample_episodes(2, n_samples=10, value=5.0, rng=np.random.default_rng(0))
-    >>> explored, choices = roll_out(MostCorrelated(), MostCorrelated(), episodes, budget=2)
+    >>> explored, choices = act_on_episodes(MostCorrelated(), MostCorrelated(), episodes, budget=2)
     >>> explored.sum(axis=1), bool(np.all(explored[[0, 1], choices] == False))
     (array([2, 2]), True)
     """
@@ -616,7 +616,7 @@ def roll_out(explorer, exploiter, episodes, *, budget):
 def choices_by_budget(explorer, exploiter, episodes, *, budget):
     """The exploiting choice after each number of interventions from 0 to ``budget``, in one pass.
 
-    The same as calling :func:`roll_out` once for each budget, since a policy's first ``b``
+    The same as calling :func:`act_on_episodes` once for each budget, since a policy's first ``b``
     interventions do not depend on how many more it will be allowed; this makes the
     explorer's ``budget`` choices once instead of once per budget.
 
@@ -633,7 +633,7 @@ def choices_by_budget(explorer, exploiter, episodes, *, budget):
     ...         return np.argmax(fields[..., 2] - 9 * fields[..., 0], axis=1)
     >>> episodes = sample_episodes(3, n_samples=10, value=5.0, rng=np.random.default_rng(0))
     >>> rows = choices_by_budget(MostCorrelated(), MostCorrelated(), episodes, budget=2)
-    >>> rows.shape, bool(np.all(rows[2] == roll_out(MostCorrelated(), MostCorrelated(), episodes, budget=2)[1]))
+    >>> rows.shape, bool(np.all(rows[2] == act_on_episodes(MostCorrelated(), MostCorrelated(), episodes, budget=2)[1]))
     ((3, 3), True)
     """
     budget = check_positive_int(budget, "budget", minimum=0)
