@@ -238,6 +238,17 @@ def test_fit_frog_matches_scikit_learn():
         np.testing.assert_allclose(
             frog.food_probability(cues), model.predict_proba(cues * scale)[:, 1], atol=1e-7
         )
+    # the ends of the penalty range that the chapter's population of learners draws (C from 0.01
+    # to 10), in a pond with cues as clean as the chapter's
+    for penalty in (0.01, 10.0):
+        kinds, cues = sample_objects(FrogWorld(0.5, 0.001, 0.3), 2_000, noise=(0.2, 0.2), rng=rng)
+        frog = fit_frog(
+            cues, kinds, cue_scale=(3.0, 0.3), penalty=penalty, beta=10.0, snap_cost=0.3
+        )  # fmt: skip
+        model = LogisticRegression(C=penalty, tol=1e-12, max_iter=10_000)
+        model.fit(cues * np.array([3.0, 0.3]), goal_indicator("flies", kinds))
+        np.testing.assert_allclose(frog.coef, model.coef_, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(frog.intercept, model.intercept_, rtol=0, atol=1e-6)
 
 
 def test_fit_frog_reaches_a_stationary_point_of_the_penalised_loss():
