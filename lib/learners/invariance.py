@@ -23,7 +23,10 @@ per-example coefficients ``c_i = dJ/df_i`` (for IRMv1, ``c_i = 2 g_e [sigma'(f_i
 coefficients and the reference code's schedule; :mod:`lib.learners.networks` turns them into
 parameter gradients (its back-propagation, for a linear-logistic model or a ReLU network) and
 takes the Adam steps. :func:`fit_settings` trains several settings (methods, penalty weights,
-schedules) in one stack along the network's model axis, each as it would train alone. Every objective's gradient is tested against finite differences
+schedules) in one stack along the network's model axis, each as it would train alone.
+:func:`fit_partitions` does the same for runs whose environments are different partitions of the
+same examples (each run's environments are weights over them), with one pass over the examples a
+step for all runs. Every objective's gradient is tested against finite differences
 (``scipy.optimize.check_grad``) in ``tests/test_invariance.py``.
 
 The module also holds the closed forms of the linear structural model that opens Arjovsky et
