@@ -14,7 +14,9 @@ from lib.learners.invariance import (
     fit,
     fit_and_score,
     fit_least_squares,
+    fit_partitions,
     fit_settings,
+    join_environments,
     method_objective,
     mix_environments,
     pool_and_resplit,
@@ -755,3 +757,136 @@ def test_fast_sigmoid_equals_expit_to_rounding_without_overflow():
     )
     np.testing.assert_allclose(_sigmoid(logits.copy()), expit(logits), rtol=1e-14, atol=1e-300)
     assert np.all(_sigmoid(logits) >= 0)
+
+
+# --- Environments as weights on shared examples (fit_partitions) -------------------------------
+
+
+@pytest.mark.parametrize("n_hidden", [0, 4])
+@pytest.mark.parametrize("method", INVARIANCE_METHODS)
+def test_weighted_objective_gradient_matches_finite_differences(n_hidden, method):
+    params, environments = small_problem(n_hidden)
+    rng = np.random.default_rng(3)
+    weights = [rng.uniform(0, 2, y.shape) * (rng.random(y.shape) < 0.7) for _, y in environments]
+    q = np.array([[0.3, 0.7], [0.6, 0.4]])
+    kwargs = {
+        "method": method,
+        "penalty_weight": 7.0,
+        "group_weights": q,
+        "example_weights": weights,
+    }
+
+    def value(vector, model):
+        return method_objective(unflatten(vector, params), environments, **kwargs)[0][model]
+
+    def gradient(vector, model):
+        current = unflatten(vector, params)
+        _, coefficients = method_objective(current, environments, **kwargs)
+        return sum(
+            flatten(backward(current, x, c * (np.arange(2) == model)[:, None]))
+            for (x, _), c in zip(environments, coefficients)
+        )
+
+    for model in range(2):
+        error = check_grad(value, gradient, flatten(params), model, epsilon=1e-6)
+        assert error < 1e-5 * max(1.0, np.linalg.norm(gradient(flatten(params), model)))
+
+
+@pytest.mark.parametrize("method", INVARIANCE_METHODS)
+def test_zero_one_weights_on_shared_examples_equal_the_marked_environments(method):
+    # Each environment as 0/1 weights over the pooled examples gives the objective of the
+    # environments themselves, and the coefficients land on the marked examples.
+    params, environments = small_problem(3, sizes=(30, 30))
+    pooled_x = np.concatenate([x for x, _ in environments], axis=1)
+    pooled_y = np.concatenate([y for _, y in environments], axis=1)
+    marks = [np.repeat([[1.0] * 30 + [0.0] * 30], 2, 0), np.repeat([[0.0] * 30 + [1.0] * 30], 2, 0)]
+    shared = [(pooled_x, pooled_y)] * 2
+    kwargs = {"method": method, "penalty_weight": 5.0}
+    value, coefficients = method_objective(params, shared, example_weights=marks, **kwargs)
+    expected, expected_coefficients = method_objective(params, environments, **kwargs)
+    np.testing.assert_allclose(value, expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        coefficients[0] + coefficients[1],
+        np.concatenate(expected_coefficients, axis=1),
+        rtol=1e-10,
+        atol=1e-15,
+    )
+
+
+def test_repartitions_report_their_membership_with_the_same_draws(pool):
+    envs = _colour_envs(pool, cue=False)[:2]
+    pooled = join_environments(envs)
+    n = pooled.label.shape[1]
+    logits = [np.linspace(-2, 2, e.label.size).reshape(e.label.shape) for e in envs]
+    for plain, (parts, weights) in (
+        (
+            pool_and_resplit(envs, rng=np.random.default_rng(1)),
+            pool_and_resplit(envs, rng=np.random.default_rng(1), membership=True),
+        ),
+        (
+            mix_environments(envs, 0.75, rng=np.random.default_rng(2)),
+            mix_environments(envs, 0.75, rng=np.random.default_rng(2), membership=True),
+        ),
+        (split_by_loss(logits, envs), split_by_loss(logits, envs, membership=True)),
+    ):
+        assert np.array_equal(np.sum(weights, axis=0), np.ones((2, n)))  # a partition
+        for env, again, w in zip(plain, parts, weights):
+            assert np.array_equal(env.label, again.label)
+            for seed in range(2):
+                marked = w[seed] == 1
+                # The same examples: the marked ones, as multisets of (label, colour, grey).
+                rows = np.column_stack(
+                    [pooled.label[seed], pooled.colour[seed], pooled.grey[seed]]
+                )[marked]
+                mine = np.column_stack([env.label[seed], env.colour[seed], env.grey[seed]])
+                assert np.array_equal(np.unique(rows, axis=0), np.unique(mine, axis=0))
+                assert marked.sum() == env.label.shape[1]
+
+
+@pytest.mark.parametrize("grey", [False, True])
+def test_fit_partitions_trains_each_setting_as_fit_on_its_environments(pool, grey):
+    envs = _colour_envs(pool, cue=False)[:2]
+    shuffled, shuffled_w = pool_and_resplit(envs, rng=np.random.default_rng(1), membership=True)
+    mixed, mixed_w = mix_environments(envs, 0.75, rng=np.random.default_rng(2), membership=True)
+    n = envs[0].label.shape[1]
+    original_w = [np.repeat([[1.0] * n + [0.0] * n], 2, 0), None]
+    original_w[1] = 1.0 - original_w[0]
+    runs = [
+        (shuffled, shuffled_w, _STACKED[1]),
+        (mixed, mixed_w, _STACKED[2]),
+        (envs, original_w, _STACKED[3]),
+        (shuffled, shuffled_w, _STACKED[5]),
+    ]
+    params = init_network(64 if grey else 128, (), n_models=2, rng=np.random.default_rng(9))
+    shared = {"steps": 50, "learning_rate": 0.01, "l2_weight": 0.001}
+    models = fit_partitions(
+        params,
+        join_environments(envs),
+        [w for _, w, _ in runs],
+        [s for _, _, s in runs],
+        grey=grey,
+        **shared,
+    )
+    for (own, _, setting), model in zip(runs, models):
+        alone = fit(params, own, grey=grey, **(shared | setting))
+        np.testing.assert_allclose(flatten(model), flatten(alone), rtol=0, atol=1e-9)
+
+
+def test_fit_partitions_rejects_bad_memberships(pool):
+    envs = _colour_envs(pool, cue=False)[:2]
+    pooled = join_environments(envs)
+    params = init_network(128, (), n_models=2, rng=np.random.default_rng(9))
+    ones = np.ones(pooled.label.shape)
+    shared = {"method": "erm", "steps": 2, "learning_rate": 0.01, "l2_weight": 0.0}
+    with pytest.raises(ValueError, match="one entry per setting"):
+        fit_partitions(params, pooled, [[ones]], [{}, {}], **shared)
+    with pytest.raises(ValueError, match="non-negative"):
+        fit_partitions(params, pooled, [[-ones]], [{}], **shared)
+    with pytest.raises(ValueError, match="positive sum"):
+        fit_partitions(params, pooled, [[0 * ones]], [{}], **shared)
+    with pytest.raises(ValueError, match="same number"):
+        fit_partitions(params, pooled, [[ones], [ones, ones]], [{}, {}], **shared)
+    with pytest.raises(TypeError, match="examples"):
+        fit_partitions(params, envs, [[ones]], [{}], **shared)
+    with pytest.raises(TypeError, match="membership"):
+        pool_and_resplit(envs, rng=np.random.default_rng(0), membership="yes")

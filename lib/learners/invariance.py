@@ -23,7 +23,10 @@ per-example coefficients ``c_i = dJ/df_i`` (for IRMv1, ``c_i = 2 g_e [sigma'(f_i
 coefficients and the reference code's schedule; :mod:`lib.learners.networks` turns them into
 parameter gradients (its back-propagation, for a linear-logistic model or a ReLU network) and
 takes the Adam steps. :func:`fit_settings` trains several settings (methods, penalty weights,
-schedules) in one stack along the network's model axis, each as it would train alone. Every objective's gradient is tested against finite differences
+schedules) in one stack along the network's model axis, each as it would train alone.
+:func:`fit_partitions` does the same for runs whose environments are different partitions of the
+same examples (each run's environments are weights over them), with one pass over the examples a
+step for all runs. Every objective's gradient is tested against finite differences
 (``scipy.optimize.check_grad``) in ``tests/test_invariance.py``.
 
 The module also holds the closed forms of the linear structural model that opens Arjovsky et
@@ -83,8 +86,10 @@ __all__ = [
     "environment_risks",
     "fit",
     "fit_and_score",
+    "fit_partitions",
     "fit_settings",
     "fit_least_squares",
+    "join_environments",
     "method_objective",
     "sample_sem",
     "sem_coefficients",
@@ -414,11 +419,51 @@ def append_cue(environments, agreements, *, rng: np.random.Generator) -> list:
     return result
 
 
-def pool_and_resplit(environments, *, rng: np.random.Generator) -> list:
+def join_environments(environments) -> Environment:
+    """Return the environments' examples pooled into one, in order (each seed's, side by side).
+
+    The shared examples over which the ``membership`` of :func:`pool_and_resplit`,
+    :func:`mix_environments` and :func:`split_by_loss` is given, for :func:`fit_partitions`.
+
+    Examples
+    --------
+    >>> from lib.worlds.coloured_digits import load_digit_pool
+    >>> images, digits = load_digit_pool()
+    >>> envs = sample_coloured_environments(
+    ...     images, digits, (0.9, 0.1), fractions=(0.5, 0.5), label_noise=0.0, n_seeds=2,
+    ...     rng=np.random.default_rng(0))
+    >>> join_environments(envs).features.shape
+    (2, 1796, 128)
+    """
+    if len(environments) < 1 or not all(isinstance(e, Environment) for e in environments):
+        raise TypeError("environments must be a non-empty sequence of Environment")
+    pooled = environments[0]
+    for env in environments[1:]:
+        pooled = _join(pooled, env)
+    return pooled
+
+
+def _membership(rows, n_total):
+    # 0/1 weights over the pooled examples, shape (n_seeds, n_total): 1 on each seed's rows.
+    weights = np.zeros((rows.shape[0], n_total))
+    np.put_along_axis(weights, rows, 1.0, axis=1)
+    return weights
+
+
+def _check_membership_flag(membership):
+    if not isinstance(membership, bool):
+        raise TypeError(f"membership must be True or False, got {membership!r}")
+
+
+def pool_and_resplit(environments, *, rng: np.random.Generator, membership: bool = False) -> list:
     """Pool the given environments and deal the examples back at random, keeping the sizes.
 
     The examples are exactly the same; only the environment labels change, so any difference
     a method shows between the original and the re-dealt environments is what the labels gave.
+    With ``membership=True`` it returns ``(environments, weights)``: ``weights`` holds, per new
+    environment, 0/1 weights of shape ``(n_seeds, n_pooled)`` over the examples of
+    :func:`join_environments` (``environments`` pooled), marking the examples dealt to it
+    (for :func:`fit_partitions`). The random draws are the same either way.
 
     Examples
     --------
@@ -434,6 +479,7 @@ def pool_and_resplit(environments, *, rng: np.random.Generator) -> list:
     [0.5, 0.5]
     """
     rng = check_generator(rng)
+    _check_membership_flag(membership)
     if len(environments) < 1 or not all(isinstance(e, Environment) for e in environments):
         raise TypeError("environments must be a non-empty sequence of Environment")
     sizes = [e.label.shape[1] for e in environments]
@@ -444,7 +490,7 @@ def pool_and_resplit(environments, *, rng: np.random.Generator) -> list:
     n_seeds, n_total = pooled["label"].shape
     order = np.argsort(rng.random((n_seeds, n_total)), axis=1)
     edges = np.concatenate([[0], np.cumsum(sizes)])
-    result = []
+    result, weights = [], []
     for a, b in zip(edges[:-1], edges[1:]):
         rows = order[:, a:b]
         picked = {
@@ -452,7 +498,8 @@ def pool_and_resplit(environments, *, rng: np.random.Generator) -> list:
             for name, value in pooled.items()
         }
         result.append(Environment(**picked))
-    return result
+        weights.append(_membership(rows, n_total))
+    return (result, weights) if membership else result
 
 
 def _check_two_equal(environments):
@@ -481,7 +528,9 @@ def _join(first: Environment, second: Environment) -> Environment:
     )
 
 
-def mix_environments(environments, keep, *, rng: np.random.Generator) -> list:
+def mix_environments(
+    environments, keep, *, rng: np.random.Generator, membership: bool = False
+) -> list:
     """Return two environments whose labels are right for a share ``keep`` of the examples.
 
     Environment labels that are hard to come by are often partly wrong. From each of two
@@ -496,6 +545,9 @@ def mix_environments(environments, keep, *, rng: np.random.Generator) -> list:
     environments : sequence of two Environment, of equal shapes
     keep : float in [0, 1]
     rng : numpy.random.Generator
+    membership : bool
+        Also return, per new environment, 0/1 weights over the examples of
+        :func:`join_environments` (as :func:`pool_and_resplit` does); the draws are the same.
 
     Examples
     --------
@@ -512,14 +564,23 @@ def mix_environments(environments, keep, *, rng: np.random.Generator) -> list:
     keep = check_probability(keep, "keep")
     rng = check_generator(rng)
     n_seeds, n = environments[0].label.shape
+    _check_membership_flag(membership)
     n_swap = int(round((1 - keep) * n))
     orders = [np.argsort(rng.random((n_seeds, n)), axis=1) for _ in environments]
     stay = [_take(e, order[:, n_swap:]) for e, order in zip(environments, orders)]
     move = [_take(e, order[:, :n_swap]) for e, order in zip(environments, orders)]
-    return [_join(stay[0], move[1]), _join(stay[1], move[0])]
+    result = [_join(stay[0], move[1]), _join(stay[1], move[0])]
+    if not membership:
+        return result
+    first, second = orders[0], orders[1] + n  # rows of the pooled examples
+    rows = [
+        np.concatenate([first[:, n_swap:], second[:, :n_swap]], axis=1),
+        np.concatenate([second[:, n_swap:], first[:, :n_swap]], axis=1),
+    ]
+    return result, [_membership(r, 2 * n) for r in rows]
 
 
-def split_by_loss(logits, environments) -> list:
+def split_by_loss(logits, environments, *, membership: bool = False) -> list:
     """Pool the environments and split them in two by a reference model's loss on each example.
 
     Environments inferred without labels, after the idea of Creager et al.'s EIIL: a model
@@ -535,6 +596,9 @@ def split_by_loss(logits, environments) -> list:
         (e.g. :func:`predict_logits`).
     environments : sequence of Environment
         The environments those logits were computed on; pooled here.
+    membership : bool
+        Also return, per new environment, 0/1 weights over the examples of
+        :func:`join_environments` (as :func:`pool_and_resplit` does).
 
     Returns
     -------
@@ -553,6 +617,7 @@ def split_by_loss(logits, environments) -> list:
     >>> [round(float(np.mean(e.colour == e.label)), 2) for e in (hard, easy)]  # misses land in hard
     [0.58, 1.0]
     """
+    _check_membership_flag(membership)
     if len(environments) < 1 or not all(isinstance(e, Environment) for e in environments):
         raise TypeError("environments must be a non-empty sequence of Environment")
     if len(logits) != len(environments):
@@ -572,7 +637,11 @@ def split_by_loss(logits, environments) -> list:
     loss = np.logaddexp(0.0, scores) - pooled.label * scores
     order = np.argsort(-loss, axis=1, kind="stable")
     half = pooled.label.shape[1] // 2
-    return [_take(pooled, order[:, :half]), _take(pooled, order[:, half:])]
+    result = [_take(pooled, order[:, :half]), _take(pooled, order[:, half:])]
+    if not membership:
+        return result
+    n_total = pooled.label.shape[1]
+    return result, [_membership(order[:, :half], n_total), _membership(order[:, half:], n_total)]
 
 
 # --- Objectives of the logits -----------------------------------------------------------------
@@ -628,11 +697,15 @@ def _sigmoid(logits):
     return np.divide(1.0, p, out=p)
 
 
-def _risk_terms(logits, labels, *, with_risk=True, with_scale=True):
+def _risk_terms(logits, labels, *, with_risk=True, with_scale=True, share=None):
     # Each environment's mean logistic loss R_e, dR_e/df_i, IRMv1's scale gradient g_e and
     # dg_e/df_i, from lib.learners.networks' per-example losses. Without the risk, or without
     # the scale terms (None), when the caller's derivatives do not need them (the risk: ERM and
     # IRMv1; the scale terms: every method but IRMv1).
+    # share (n_models, n), rows summing to 1: the environment's weights on the examples, its
+    # risk then the weighted mean (fit_partitions: environments as weights on shared examples).
+    if share is not None:
+        return _weighted_risk_terms(logits, labels, share, with_risk, with_scale)
     n = logits.shape[1]
     risk = np.mean(_logistic_loss(logits, labels), axis=1) if with_risk else None
     residual = _sigmoid(logits)
@@ -651,6 +724,39 @@ def _risk_terms(logits, labels, *, with_risk=True, with_scale=True):
     d_scale_gradient /= n
     residual /= n
     return risk, residual, scale_gradient, d_scale_gradient
+
+
+def _weighted_risk_terms(logits, labels, share, with_risk, with_scale):
+    # _risk_terms with the mean over examples replaced by the weights ``share``.
+    risk = np.sum(share * _logistic_loss(logits, labels), axis=1) if with_risk else None
+    residual = _sigmoid(logits)
+    residual -= labels
+    if not with_scale:
+        return risk, residual * share, None, None
+    p = residual + labels
+    scale_gradient = np.sum(share * residual * logits, axis=1)
+    d_scale_gradient = p * (1.0 - p)
+    d_scale_gradient *= logits
+    d_scale_gradient += residual
+    d_scale_gradient *= share
+    return risk, residual * share, scale_gradient, d_scale_gradient
+
+
+def _check_shares(weights, shapes, name):
+    # Non-negative example weights, one array per environment of the given shapes, each row
+    # with a positive sum; returned normalised (rows summing to 1).
+    if isinstance(weights, np.ndarray) or len(weights) != len(shapes):
+        raise ValueError(f"{name} must be a sequence of one array per environment ({len(shapes)})")
+    shares = []
+    for k, (w, shape) in enumerate(zip(weights, shapes)):
+        w = check_finite_array(w, f"{name}[{k}]")
+        if w.shape != shape or np.any(w < 0):
+            raise ValueError(f"{name}[{k}] must be non-negative of shape {shape}, got {w.shape}")
+        total = w.sum(axis=1, keepdims=True)
+        if np.any(total <= 0):
+            raise ValueError(f"{name}[{k}] must give every model's row a positive sum")
+        shares.append(w / total)
+    return shares
 
 
 def environment_risks(network, environments) -> np.ndarray:
@@ -679,6 +785,7 @@ def method_objective(
     method: str,
     penalty_weight: float = 1.0,
     group_weights=None,
+    example_weights=None,
 ):
     """Return a method's training objective and its derivatives with respect to the logits.
 
@@ -703,6 +810,12 @@ def method_objective(
         Weight of the IRMv1 or V-REx penalty, non-negative; ignored by ERM and group DRO.
     group_weights : array_like, shape (n_models, n_envs), optional
         Group DRO's weights on the environments (rows on the simplex); uniform if omitted.
+    example_weights : sequence of array_like, optional
+        One non-negative array of shape ``(n_models, n_e)`` per environment: each
+        environment's risk is then the weighted mean of its examples' losses (and IRMv1's
+        ``g_e`` the weighted mean of its terms). 0/1 weights make an environment of the
+        examples marked 1, which lets several environments be weights on the same examples
+        (:func:`fit_partitions`). Equal weights are the plain mean.
 
     Returns
     -------
@@ -727,7 +840,15 @@ def method_objective(
     weight = check_finite(penalty_weight, "penalty_weight")
     if weight < 0:
         raise ValueError(f"penalty_weight must be non-negative, got {penalty_weight}")
-    terms = [_risk_terms(forward(network, x), y) for x, y in environments]
+    shares = [None] * len(environments)
+    if example_weights is not None:
+        shares = _check_shares(
+            example_weights, [y.shape for _, y in environments], "example_weights"
+        )
+    terms = [
+        _risk_terms(forward(network, x), y, share=share)
+        for (x, y), share in zip(environments, shares)
+    ]
     risks = np.stack([t[0] for t in terms], axis=1)
     q = _check_group_weights(group_weights, risks.shape) if method == "dro" else None
     return _combine(terms, method, weight, q)
@@ -1082,7 +1203,11 @@ def _train(
     snapshot=None,
     copies=1,
     n_settings=None,
+    membership=None,
 ):
+    # membership: per environment an array (n_models, n) of weights on the examples summing to
+    # 1 per row (arranged as the design's examples); environments is then one (design, labels)
+    # pair, the examples all environments share, read once a step (fit_partitions).
     # Full-batch Adam on validated environments: (inputs, labels) pairs, or (design, labels) with
     # a design from _design. trace: a list to which each step appends the norms of the gradient
     # Adam receives and of the update it makes, per model.
@@ -1112,7 +1237,11 @@ def _train(
     resets = _per_setting(reset_at_switch, "reset_at_switch", n_settings, _boolean)
     designs = [_Dense(x) if isinstance(x, np.ndarray) else x for x, _ in environments]
     labels = [y if copies == 1 else np.tile(y, (copies, 1)) for _, y in environments]
-    n_models, n_envs = network.n_models, len(environments)
+    n_models = network.n_models
+    n_envs = len(environments) if membership is None else len(membership)
+    if membership is not None:
+        shares = np.stack(membership)  # (n_envs, n_models, n)
+        share_cache = {}  # each group's rows of the shares, and their mean over environments
 
     def each(values):  # one entry per model, setting-major
         return np.repeat(np.asarray(values), n_models // n_settings)
@@ -1133,29 +1262,50 @@ def _train(
             if reset.any():
                 state = _reset_adam(state, network, reset)
             forwards = [d.forward(network) for d in designs]
-            coefficients = [None] * n_envs
+            coefficients = [None] * (n_envs if membership is None else 1)
+
+            def dro_weights(risks, rows):
+                # Group DRO's online step on these models' environment weights.
+                log_q[rows] = log_q[rows] + dro_step_of[rows, None] * risks
+                q = np.exp(log_q[rows] - log_q[rows].max(axis=1, keepdims=True))
+                return q / q.sum(axis=1, keepdims=True)
+
             # Models of the same method at the same penalty weight this step form a group; each
             # group's derivatives are computed on its rows alone, exactly as alone.
             for (kind, w), rows in _groups(
                 method_of, np.where(penalised, weight, 1.0), group_cache
             ):
-                terms = [
-                    _risk_terms(
-                        logits[rows],
-                        y[rows],
-                        with_risk=kind in ("vrex", "dro"),
-                        with_scale=kind == "irm",
-                    )
-                    for (logits, _), y in zip(forwards, labels)
-                ]
-                q = None
-                if kind == "dro":
-                    log_q[rows] = log_q[rows] + dro_step_of[rows, None] * np.stack(
-                        [t[0] for t in terms], axis=1
-                    )
-                    q = np.exp(log_q[rows] - log_q[rows].max(axis=1, keepdims=True))
-                    q /= q.sum(axis=1, keepdims=True)
-                _, part = _combine(terms, kind, w, q)
+                if membership is not None:  # the environments as weights on shared examples
+                    key = id(rows)
+                    if key not in share_cache:
+                        mine = shares[:, rows]
+                        share_cache[key] = (rows, mine, mine.mean(axis=0))
+                    _, mine, mean_share = share_cache[key]
+                    part = [
+                        _shared_coefficients(
+                            forwards[0][0][rows],
+                            labels[0][rows],
+                            mine,
+                            mean_share,
+                            kind,
+                            w,
+                            lambda risks, rows=rows: dro_weights(risks, rows),
+                        )
+                    ]
+                else:
+                    terms = [
+                        _risk_terms(
+                            logits[rows],
+                            y[rows],
+                            with_risk=kind in ("vrex", "dro"),
+                            with_scale=kind == "irm",
+                        )
+                        for (logits, _), y in zip(forwards, labels)
+                    ]
+                    q = None
+                    if kind == "dro":
+                        q = dro_weights(np.stack([t[0] for t in terms], axis=1), rows)
+                    _, part = _combine(terms, kind, w, q)
                 if isinstance(rows, slice):
                     coefficients = part
                 else:
@@ -1185,6 +1335,48 @@ def _train(
             if snapshot is not None and step in snapshot:
                 snapshot[step] = network
     return network
+
+
+def _shared_coefficients(logits, labels, shares, mean_share, kind, weight, dro_weights):
+    # The derivative of a method's objective in the logits, summed over the environments, when
+    # every environment is weights ``shares`` (n_envs, n_models, n; rows summing to 1) on the
+    # same examples: _combine's coefficients added up, with each per-example quantity
+    # computed once, not once per environment. mean_share: shares' mean over environments.
+    # dro_weights: risks (n_models, n_envs) -> group DRO's weights on the environments.
+    n_envs = shares.shape[0]
+    residual = _sigmoid(logits)
+    residual -= labels
+    if kind == "erm":  # sum_e share_e r / n_envs
+        residual *= mean_share
+        return residual
+    if kind == "irm":
+        # sum_e share_e (r + 2 w g_e a) / n_envs, with g_e = sum_i share_ei r_i f_i and
+        # a = p (1 - p) f + r, IRMv1's dg_e/df_i before the weights.
+        rf = residual * logits
+        factor = [2.0 * weight * np.einsum("mn,mn->m", rf, s) / n_envs for s in shares]
+        p = residual + labels
+        a = np.subtract(1.0, p)
+        a *= p
+        a *= logits
+        a += residual
+        spread = factor[0][:, None] * shares[0]
+        for f, s in zip(factor[1:], shares[1:]):
+            spread += f[:, None] * s
+        a *= spread
+        residual *= mean_share
+        residual += a
+        return residual
+    loss = _logistic_loss(logits, labels)
+    risks = np.stack([np.einsum("mn,mn->m", loss, s) for s in shares], axis=1)
+    if kind == "vrex":  # sum_e share_e r (1 + 2 w (R_e - mean R)) / n_envs
+        per_env = (1.0 + 2.0 * weight * (risks - risks.mean(axis=1, keepdims=True))) / n_envs
+    else:  # dro: sum_e q_e share_e r
+        per_env = dro_weights(risks)
+    spread = per_env[:, [0]] * shares[0]
+    for e in range(1, n_envs):
+        spread += per_env[:, [e]] * shares[e]
+    residual *= spread
+    return residual
 
 
 def _groups(method_of, weight, cache=None):
@@ -1363,17 +1555,7 @@ def fit_settings(
     >>> bool(np.allclose(erm.weights[0], alone.weights[0], rtol=0, atol=1e-10))
     True
     """
-    if isinstance(settings, dict) or len(settings) < 1:
-        raise ValueError("settings must be a non-empty sequence of dicts")
-    for k, setting in enumerate(settings):
-        if not isinstance(setting, dict):
-            raise TypeError(f"settings[{k}] must be a dict, got {type(setting).__name__}")
-        unknown = set(setting) - set(SETTING_OPTIONS)
-        if unknown:
-            raise ValueError(
-                f"settings[{k}] has options {sorted(unknown)}; each setting may set only "
-                f"{SETTING_OPTIONS}"
-            )
+    _check_settings(settings)
     if not isinstance(trace, bool):
         raise TypeError(f"trace must be True or False, got {trace!r}")
     snapshot = None
@@ -1425,13 +1607,7 @@ def fit_settings(
             _arranged(_design(stacked, e, grey=grey, copies=copies), y)
             for e, (_, y) in zip(joined, pairs)
         ]
-    defaults = {"penalty_weight": 1.0, "anneal_steps": 0, "dro_step": 0.01}
-    options = defaults | {"reset_at_switch": False} | training
-    for name in SETTING_OPTIONS:
-        if name in options or any(name in s for s in settings):
-            if name not in options and not all(name in s for s in settings):
-                raise ValueError(f"{name} must be given in training or in every setting")
-            options[name] = [s.get(name, options.get(name)) for s in settings]
+    options = _setting_options(settings, training)
     record = [] if trace else None
     trained = _train(
         stacked,
@@ -1452,6 +1628,114 @@ def fit_settings(
     if snapshot is not None:
         out.append([snapshot[snapshot_at].take(rows) for rows in parts])
     return out[0] if len(out) == 1 else tuple(out)
+
+
+def _check_settings(settings):
+    if isinstance(settings, dict) or len(settings) < 1:
+        raise ValueError("settings must be a non-empty sequence of dicts")
+    for k, setting in enumerate(settings):
+        if not isinstance(setting, dict):
+            raise TypeError(f"settings[{k}] must be a dict, got {type(setting).__name__}")
+        unknown = set(setting) - set(SETTING_OPTIONS)
+        if unknown:
+            raise ValueError(
+                f"settings[{k}] has options {sorted(unknown)}; each setting may set only "
+                f"{SETTING_OPTIONS}"
+            )
+
+
+def _setting_options(settings, training):
+    # _train's options: the shared ones, and one value per setting for those a setting sets.
+    defaults = {"penalty_weight": 1.0, "anneal_steps": 0, "dro_step": 0.01}
+    options = defaults | {"reset_at_switch": False} | training
+    for name in SETTING_OPTIONS:
+        if name in options or any(name in s for s in settings):
+            if name not in options and not all(name in s for s in settings):
+                raise ValueError(f"{name} must be given in training or in every setting")
+            options[name] = [s.get(name, options.get(name)) for s in settings]
+    return options
+
+
+def fit_partitions(network, examples, memberships, settings, *, grey: bool = False, **training):
+    """Train settings whose environments are each their own partition of the same examples.
+
+    Random relabelling, partly wrong labels and environments inferred from a model's losses
+    (:func:`pool_and_resplit`, :func:`mix_environments`, :func:`split_by_loss`) all deal the
+    same training examples into environments in different ways. Here each setting's
+    environments are weights over the shared ``examples`` (0/1 for membership), so one
+    forward and one backward pass over them per step serves every setting, each with its
+    own environments and options. Each setting trains as :func:`fit` would train it on the
+    environments its weights mark (to rounding: the sums run in another order).
+
+    Parameters
+    ----------
+    network : Network
+        The starting models, one per seed; every setting starts from them. Not modified.
+    examples : Environment
+        The shared examples, e.g. :func:`join_environments` of the original environments.
+    memberships : sequence
+        One per setting: a sequence of arrays, one per environment, of non-negative weights of
+        shape ``(n_seeds, n)`` over ``examples`` (e.g. the ``membership`` output of
+        :func:`pool_and_resplit`). Each environment's risk is the weighted mean of the losses.
+        Every setting needs the same number of environments.
+    settings : sequence of dict
+        As for :func:`fit_settings`, one per membership.
+    grey : bool
+        Use the grey images.
+    **training
+        Options shared by all settings, and defaults for the others, as for :func:`fit_settings`.
+
+    Returns
+    -------
+    list of Network
+        One per setting.
+
+    Examples
+    --------
+    >>> from lib.worlds.coloured_digits import load_digit_pool
+    >>> images, digits = load_digit_pool()
+    >>> envs = sample_coloured_environments(
+    ...     images, digits, (0.9, 0.8), fractions=(0.5, 0.5), label_noise=0.25, n_seeds=2,
+    ...     rng=np.random.default_rng(0))
+    >>> shuffled, weights = pool_and_resplit(envs, rng=np.random.default_rng(1), membership=True)
+    >>> network = init_network(128, (), n_models=2, rng=np.random.default_rng(2))
+    >>> options = {"method": "irm", "steps": 30, "learning_rate": 0.01, "l2_weight": 0.001}
+    >>> (shared,) = fit_partitions(network, join_environments(envs), [weights], [{}], **options)
+    >>> alone = fit(network, shuffled, **options)
+    >>> bool(np.allclose(shared.weights[0], alone.weights[0], rtol=0, atol=1e-10))
+    True
+    """
+    _check_settings(settings)
+    if not isinstance(examples, Environment):
+        raise TypeError(f"examples must be an Environment, got {type(examples).__name__}")
+    if isinstance(memberships, np.ndarray) or len(memberships) != len(settings):
+        raise ValueError(
+            f"memberships must be a sequence of one entry per setting ({len(settings)}), "
+            f"got {len(memberships)}"
+        )
+    n_settings = len(settings)
+    ((_, labels),) = _checked_pairs(network, [examples], grey)
+    n_envs = len(memberships[0])
+    shares = []
+    for j, weights in enumerate(memberships):
+        if len(weights) != n_envs or n_envs < 1:
+            raise ValueError("every setting needs the same number of environments (at least one)")
+        shares.append(_check_shares(weights, [labels.shape] * n_envs, f"memberships[{j}]"))
+    stacked = stack_networks([network] * n_settings)
+    design = _design(stacked, examples, grey=grey, copies=n_settings)
+    membership = [
+        np.concatenate([design.arrange(shares[j][e]) for j in range(n_settings)])
+        for e in range(n_envs)
+    ]
+    trained = _train(
+        stacked,
+        [_arranged(design, labels)],
+        copies=n_settings,
+        membership=membership,
+        **_setting_options(settings, training),
+    )
+    n_seeds = network.n_models
+    return [trained.take(np.arange(j * n_seeds, (j + 1) * n_seeds)) for j in range(n_settings)]
 
 
 def _designs_differing_in_extra(environments, n_settings):
