@@ -1088,7 +1088,9 @@ def repair_scores(
     ----------
     fits : dict
         ``name -> (model, methods, layer)``: a pretrained model, the methods to repair it by,
-        and ``layer`` for ``"last_layer"`` (``None``: the model's own hidden layer).
+        and ``layer`` for ``"last_layer"`` (``None``: the model's own hidden layer). A fourth
+        element, a collection of sizes, repairs that model only at those ``k`` (the repair
+        sets drawn are the same either way).
 
     Returns
     -------
@@ -1115,7 +1117,9 @@ def repair_scores(
         data = sample_repair_set(
             images, digits, n_examples=k, kind=kind, p_observed=p_observed, rng=rng
         )
-        for name, (model, methods, layer) in fits.items():
+        for name, (model, methods, layer, *only) in fits.items():
+            if only and k not in only[0]:
+                continue
             for method in methods:
                 fixed = repair(
                     model,
