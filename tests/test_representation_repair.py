@@ -292,6 +292,30 @@ def test_repair_scores_share_one_repair_set_per_size(world):
     assert by[("a", 8)] == by[("b", 8)] and by[("a", 16)] == by[("b", 16)]
 
 
+def test_repair_scores_repairs_a_model_only_at_its_own_sizes(world):
+    model, test, pool = world
+    run = dict(
+        kind="interventional",
+        sizes=[8, 16],
+        p_observed=0.8,
+        steps=1,
+        learning_rate=0.1,
+    )
+    every = repair_scores(
+        {"a": (model, ("last_layer",), None)}, *pool, test, rng=np.random.default_rng(3), **run
+    )
+    some = repair_scores(
+        {"a": (model, ("last_layer",), None, (16,))},
+        *pool,
+        test,
+        rng=np.random.default_rng(3),
+        **run,
+    )
+    # Only k = 16, on the same repair set as when every size runs.
+    assert [r["k"] for r in some] == [16]
+    assert some[0] == every[1]
+
+
 def test_leap_share_limits():
     even = np.linspace(0, 1, 6)[None, :]
     step = np.array([[0, 0, 0, 1, 1, 1.0]])

@@ -303,8 +303,12 @@ def group_accuracies(model, test: CounterfactualTest) -> np.ndarray:
 
 def _correct(model, test: CounterfactualTest) -> tuple[np.ndarray, np.ndarray]:
     """Whether ``model`` is right on each image of ``test``, in each rendering."""
-    with _one_thread():  # small products: one thread
-        return tuple(model.predict(v.features) == v.label for v in (test.holds, test.reversed))
+    views = (test.holds, test.reversed)
+    with _one_thread():  # small products: one thread; one call, to pay the call's checks once
+        right = model.predict(np.concatenate([v.features for v in views])) == np.concatenate(
+            [v.label for v in views]
+        )
+    return right[: len(test.holds.label)], right[len(test.holds.label) :]
 
 
 def _group_table(correct, test: CounterfactualTest) -> np.ndarray:
@@ -1084,7 +1088,9 @@ def repair_scores(
     ----------
     fits : dict
         ``name -> (model, methods, layer)``: a pretrained model, the methods to repair it by,
-        and ``layer`` for ``"last_layer"`` (``None``: the model's own hidden layer).
+        and ``layer`` for ``"last_layer"`` (``None``: the model's own hidden layer). A fourth
+        element, a collection of sizes, repairs that model only at those ``k`` (the repair
+        sets drawn are the same either way).
 
     Returns
     -------
@@ -1111,7 +1117,9 @@ def repair_scores(
         data = sample_repair_set(
             images, digits, n_examples=k, kind=kind, p_observed=p_observed, rng=rng
         )
-        for name, (model, methods, layer) in fits.items():
+        for name, (model, methods, layer, *only) in fits.items():
+            if only and k not in only[0]:
+                continue
             for method in methods:
                 fixed = repair(
                     model,
