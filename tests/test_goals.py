@@ -14,6 +14,7 @@ from lib.worlds.goals import (
     FrogWorld,
     GoalModel,
     fit_frog,
+    fit_frogs_by_descent,
     fit_goal_model,
     goal_indicator,
     log_likelihood,
@@ -270,3 +271,68 @@ def test_fit_frog_needs_both_labels():
     kinds = np.zeros(20, dtype=int)  # flies only
     with pytest.raises(ValueError, match="some of goal 'flies' and some others"):
         fit_frog(np.zeros((20, 2)), kinds, cue_scale=(1, 1), penalty=1.0, beta=1.0, snap_cost=0.3)
+
+
+def test_frogs_by_descent_reach_fit_frog_from_zero_and_differ_from_random_starts():
+    # from a zero start and with enough steps, gradient descent reaches fit_frog's optimum (the
+    # same objective); with a random start and few steps the frogs keep part of their start
+    rng = np.random.default_rng(4)
+    kinds, cues = sample_objects(FrogWorld(0.5, 0.05, 0.05), 400, noise=(0.2, 0.2), rng=rng)
+    scales = np.array([[1.5, 0.7], [0.8, 1.2]])
+    penalties = np.array([0.5, 3.0])
+    stacked = dict(cue_scales=scales, penalties=penalties, beta=10.0, snap_cost=0.3)
+    frogs = fit_frogs_by_descent(
+        np.stack([cues, cues]),
+        np.stack([kinds, kinds]),
+        **stacked,
+        steps=20_000,
+        learning_rate=1.0,
+        init_sd=0.0,
+        rng=rng,
+    )
+    for frog, scale, c in zip(frogs, scales, penalties):
+        exact = fit_frog(cues, kinds, cue_scale=scale, penalty=c, beta=10.0, snap_cost=0.3)
+        assert np.allclose(frog.coef, exact.coef, atol=1e-3)
+        assert np.allclose(frog.intercept, exact.intercept, atol=1e-3)
+    starts = [
+        fit_frogs_by_descent(
+            np.stack([cues, cues]),
+            np.stack([kinds, kinds]),
+            **stacked,
+            steps=30,
+            learning_rate=0.5,
+            init_sd=2.0,
+            rng=np.random.default_rng(seed),
+        )[0].coef
+        for seed in (1, 2)
+    ]
+    assert np.abs(starts[0] - starts[1]).max() > 0.1
+    for bad, message in (
+        (dict(steps=0), "steps must be a positive integer"),
+        (dict(init_sd=-1.0), "init_sd must be non-negative"),
+        (dict(learning_rate=0.0), "learning_rate must be positive"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            fit_frogs_by_descent(
+                cues[None],
+                kinds[None],
+                cue_scales=scales[:1],
+                penalties=penalties[:1],
+                beta=10.0,
+                snap_cost=0.3,
+                **(dict(steps=5, learning_rate=0.5, init_sd=1.0) | bad),
+                rng=rng,
+            )
+    with pytest.raises(ValueError, match="cues must have shape"):
+        fit_frogs_by_descent(
+            cues,
+            kinds,
+            cue_scales=scales[:1],
+            penalties=penalties[:1],
+            beta=10.0,
+            snap_cost=0.3,
+            steps=5,
+            learning_rate=0.5,
+            init_sd=1.0,
+            rng=rng,
+        )

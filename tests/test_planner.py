@@ -535,6 +535,26 @@ def test_equal_check_rates_make_checks_no_mark_of_a_careful_team():
             HospitalWorld(check_rates=bad)
 
 
+def test_clean_rates_set_cleaning_like_check_rates_set_checks():
+    # clean_rates (0.6, 0.2) with check_rates (0.6, 0.2): careless teams write both more often;
+    # the default (None) is the chapter's (0.2, 0.6)
+    reversed_ = HospitalWorld(check_rates=(0.6, 0.2), clean_rates=(0.6, 0.2))
+    assert np.array_equal(
+        plan_prior(HospitalWorld(clean_rates=(0.2, 0.6)), PLANS), plan_prior(WORLD, PLANS)
+    )
+    records, careful, _ = sample_records(reversed_, 40_000, rng=np.random.default_rng(6))
+    for feature in ("check", "clean"):
+        j = FEATURES.index(feature)
+        assert records[~careful, j].mean() == pytest.approx(2.4, abs=0.05)
+        assert records[careful, j].mean() == pytest.approx(0.8, abs=0.05)
+    for bad, message in (
+        ((0.4, -0.1), "clean_rates\\[1\\] must be in"),
+        ((0.4, 0.4, 0.4), "clean_rates must be a tuple"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            HospitalWorld(clean_rates=bad)
+
+
 def test_row_logsumexp_equals_scipy_bit_for_bit():
     # REINFORCE's loop uses a local copy of scipy's logsumexp; it must be the same arithmetic
     from scipy.special import logsumexp

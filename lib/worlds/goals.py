@@ -48,6 +48,7 @@ __all__ = [
     "FrogWorld",
     "GoalModel",
     "fit_frog",
+    "fit_frogs_by_descent",
     "fit_goal_model",
     "goal_indicator",
     "log_likelihood",
@@ -328,6 +329,107 @@ def fit_frog(
             stacklevel=2,
         )
     return FrogPolicy(theta[None, :-1], theta[-1:], cue_scale, beta, snap_cost)
+
+
+def fit_frogs_by_descent(
+    cues,
+    kinds,
+    *,
+    cue_scales,
+    penalties,
+    beta,
+    snap_cost,
+    steps,
+    learning_rate,
+    init_sd,
+    rng,
+) -> list[FrogPolicy]:
+    """Fit many frogs at once by plain gradient descent from a random start, stopped early.
+
+    The objective is :func:`fit_frog`'s (mean log-loss plus ``|w|**2 / (2 C n)``), but each
+    frog starts from weights drawn with standard deviation ``init_sd`` (intercept 0) and takes
+    ``steps`` full-batch steps of size ``learning_rate``: where it ends, and so what it does on
+    objects it never met, depends on its random start as well as on its data and bias.
+
+    Parameters
+    ----------
+    cues : ndarray, shape (frogs, n, 2)
+    kinds : ndarray of int, shape (frogs, n)
+    cue_scales : ndarray, shape (frogs, 2)
+        Each frog's positive gains on the cues (its inductive bias, as in :func:`fit_frog`).
+    penalties : ndarray, shape (frogs,)
+        Each frog's positive ``C`` (inverse penalty strength).
+    beta, snap_cost : float
+        As in :func:`fit_frog`.
+    steps : int
+        Positive.
+    learning_rate, init_sd : float
+        Positive and non-negative.
+    rng : numpy.random.Generator
+        Draws the starting weights.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> kinds, cues = sample_objects(FrogWorld(), 500, noise=(0.3, 0.3), rng=rng)
+    >>> [frog] = fit_frogs_by_descent(
+    ...     cues[None], kinds[None], cue_scales=np.ones((1, 2)), penalties=np.ones(1),
+    ...     beta=10.0, snap_cost=0.3, steps=300, learning_rate=0.5, init_sd=2.0, rng=rng)
+    >>> bool(frog.snap_probability([[1.0, 1.0]])[0] > 0.9)
+    True
+    """
+    cues = check_finite_array(cues, "cues")
+    kinds = np.asarray(kinds)
+    if cues.ndim != 3 or cues.shape[2] != 2 or kinds.shape != cues.shape[:2]:
+        raise ValueError(
+            f"cues must have shape (frogs, n, 2) and kinds (frogs, n), got {cues.shape} and "
+            f"{kinds.shape}"
+        )
+    labels = goal_indicator("flies", _check_kinds(kinds.ravel())).reshape(kinds.shape)
+    n_frogs, n = kinds.shape
+    cue_scales = check_finite_array(cue_scales, "cue_scales")
+    if cue_scales.shape != (n_frogs, 2) or np.any(cue_scales <= 0):
+        raise ValueError(f"cue_scales must be ({n_frogs}, 2) positive gains, got {cue_scales}")
+    penalties = check_finite_array(penalties, "penalties")
+    if penalties.shape != (n_frogs,) or np.any(penalties <= 0):
+        raise ValueError(f"penalties must be {n_frogs} positive numbers, got {penalties}")
+    for name, value in (("beta", beta), ("learning_rate", learning_rate)):
+        if check_finite(value, name) <= 0:
+            raise ValueError(f"{name} must be positive, got {value}")
+    if check_finite(init_sd, "init_sd") < 0:
+        raise ValueError(f"init_sd must be non-negative, got {init_sd}")
+    snap_cost = check_probability(snap_cost, "snap_cost")
+    if not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    rng = check_generator(rng)
+    # elementwise over (frogs, n) arrays, one per cue: no batched BLAS calls, so the result does
+    # not depend on the BLAS kernel, and about 15% faster than batched matmul for two cues
+    scaled = cues * cue_scales[:, None, :]
+    inputs = (np.ascontiguousarray(scaled[..., 0]), np.ascontiguousarray(scaled[..., 1]))
+    targets = labels.astype(np.float64)
+    shrink = 1 / (penalties[:, None] * n)
+    start = init_sd * rng.standard_normal((n_frogs, 2))
+    weights = [start[:, :1].copy(), start[:, 1:].copy()]
+    intercepts = np.zeros((n_frogs, 1))
+    logits = np.empty_like(targets)
+    for _ in range(steps):
+        np.multiply(inputs[0], weights[0], out=logits)
+        logits += inputs[1] * weights[1]
+        logits += intercepts
+        # expit(z) = (1 + tanh(z / 2)) / 2, which numpy computes faster than scipy's expit
+        logits *= 0.5
+        residual = np.tanh(logits, out=logits)
+        residual += 1.0
+        residual *= 0.5
+        residual -= targets
+        for x, w in zip(inputs, weights):
+            w -= learning_rate * (np.einsum("ij,ij->i", x, residual)[:, None] / n + w * shrink)
+        intercepts -= learning_rate * residual.mean(axis=1, keepdims=True)
+    weights = np.concatenate(weights, axis=1)
+    return [
+        FrogPolicy(w[None].copy(), b.copy(), scale, beta, snap_cost)
+        for w, b, scale in zip(weights, intercepts, cue_scales)
+    ]
 
 
 def sample_snaps(probabilities, *, rng) -> np.ndarray:

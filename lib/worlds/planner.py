@@ -144,6 +144,10 @@ class HospitalWorld:
         The chance of each possible extra check, (careless team, careful team), at the default
         cap. ``None`` (the default) keeps the rates of the chapter's world, ``(0.2, 0.6)``. Equal
         rates, such as ``(0.4, 0.4)``, make checks no mark of a careful team (cleaning still is).
+    clean_rates : tuple of two floats, optional
+        The same for each possible extra cleaning; ``None`` keeps ``(0.2, 0.6)``. With both
+        ``check_rates`` and ``clean_rates`` at ``(0.6, 0.2)`` checks and cleaning mark a careless
+        team instead.
 
     Examples
     --------
@@ -153,6 +157,8 @@ class HospitalWorld:
     Traceback (most recent call last):
     ...
     ValueError: check_rates[1] must be in [0, 1], got 1.5
+    >>> HospitalWorld(clean_rates=(0.6, 0.2)).clean_rates
+    (0.6, 0.2)
     """
 
     share_careful: float = 0.5
@@ -163,6 +169,7 @@ class HospitalWorld:
     lawsuit_intercept: float = -2.5
     max_repeats: int = MAX_REPEATS
     check_rates: tuple[float, float] | None = None
+    clean_rates: tuple[float, float] | None = None
 
     def __post_init__(self):
         check_probability(self.share_careful, "share_careful")
@@ -173,14 +180,17 @@ class HospitalWorld:
                 raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
         check_finite(self.lawsuit_intercept, "lawsuit_intercept")
         check_positive_int(self.max_repeats, "max_repeats", minimum=MAX_REPEATS)
-        if self.check_rates is not None:
-            if not isinstance(self.check_rates, tuple) or len(self.check_rates) != 2:
+        for name in ("check_rates", "clean_rates"):
+            rates = getattr(self, name)
+            if rates is None:
+                continue
+            if not isinstance(rates, tuple) or len(rates) != 2:
                 raise ValueError(
-                    "check_rates must be a tuple (careless, careful) of two probabilities, "
-                    f"got {self.check_rates!r}"
+                    f"{name} must be a tuple (careless, careful) of two probabilities, "
+                    f"got {rates!r}"
                 )
-            for i, rate in enumerate(self.check_rates):
-                check_probability(rate, f"check_rates[{i}]")
+            for i, rate in enumerate(rates):
+                check_probability(rate, f"{name}[{i}]")
 
 
 def _check_world(world):
@@ -230,6 +240,8 @@ def _repeat_rate(world, feature, careful):
     rates = _STEP_RATES[feature]
     if feature == "check" and world.check_rates is not None:
         rates = world.check_rates
+    if feature == "clean" and world.clean_rates is not None:
+        rates = world.clean_rates
     return rates[careful] * MAX_REPEATS / world.max_repeats
 
 
