@@ -458,27 +458,15 @@ def random_features_curves(
     >>> mse.shape, bool(mse[0, :, 1].max() < 1e-6), bool(np.all(mse[1] > mse[0, :, 1:]))
     ((2, 3, 2), True, True)
     """
-    x_train = check_finite_array(x_train, "x_train")
-    y_train = check_finite_array(y_train, "y_train")
-    y_test = check_finite_array(y_test, "y_test")
-    if y_train.ndim != 2 or y_test.ndim != 2 or y_train.shape[1] != y_test.shape[1]:
-        raise ValueError(
-            f"y_train and y_test must be 2-d with equal columns, got {y_train.shape}, "
-            f"{y_test.shape}"
-        )
-    widths = [check_positive_int(w, "widths") for w in np.atleast_1d(widths)]
-    ridges = [check_finite(r, "ridges") for r in np.atleast_1d(ridges)]
-    if any(r < 0 for r in ridges):
-        raise ValueError(f"ridges must be non-negative, got {ridges}")
+    # random_features_errors validates the data, widths and ridges.
     n_repeats = check_positive_int(n_repeats, "n_repeats")
     rng = check_generator(rng)
-    shape = (len(ridges), n_repeats, len(widths))
-    squared, zero_one = np.empty(shape), np.empty(shape)
-    for repeat in range(n_repeats):
-        rows = random_features_errors(
-            x_train, y_train, x_test, y_test, widths, ridges=ridges, rng=rng
-        )
-        squared[:, repeat], zero_one[:, repeat] = (e.mean(axis=2) for e in rows)
+    repeats = [
+        random_features_errors(x_train, y_train, x_test, y_test, widths, ridges=ridges, rng=rng)
+        for _ in range(n_repeats)
+    ]
+    squared = np.stack([rows[0].mean(axis=2) for rows in repeats], axis=1)
+    zero_one = np.stack([rows[1].mean(axis=2) for rows in repeats], axis=1)
     return squared, zero_one
 
 
