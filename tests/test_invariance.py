@@ -46,6 +46,26 @@ def small_problem(n_hidden, n_models=2, n_features=5, sizes=(30, 20)):
     return network, environments
 
 
+def _assert_objective_gradient_matches_finite_differences(params, environments, kwargs):
+    """The gradient from method_objective's per-example coefficients, back-propagated, matches
+    finite differences of its objective, for each of the two stacked models."""
+
+    def value(vector, model):
+        return method_objective(unflatten(vector, params), environments, **kwargs)[0][model]
+
+    def gradient(vector, model):
+        current = unflatten(vector, params)
+        _, coefficients = method_objective(current, environments, **kwargs)
+        return sum(
+            flatten(backward(current, x, c * (np.arange(2) == model)[:, None]))
+            for (x, _), c in zip(environments, coefficients)
+        )
+
+    for model in range(2):
+        error = check_grad(value, gradient, flatten(params), model, epsilon=1e-6)
+        assert error < 1e-5 * max(1.0, np.linalg.norm(gradient(flatten(params), model)))
+
+
 def flatten(network):
     return np.concatenate([p.ravel() for p in (*network.weights, *network.biases)])
 
@@ -77,20 +97,7 @@ def test_every_objective_gradient_matches_finite_differences(n_hidden, method):
     q = np.array([[0.3, 0.7], [0.6, 0.4]])
     kwargs = {"method": method, "penalty_weight": 7.0, "group_weights": q}
 
-    def value(vector, model):
-        return method_objective(unflatten(vector, params), environments, **kwargs)[0][model]
-
-    def gradient(vector, model):
-        current = unflatten(vector, params)
-        _, coefficients = method_objective(current, environments, **kwargs)
-        return sum(
-            flatten(backward(current, x, c * (np.arange(2) == model)[:, None]))
-            for (x, _), c in zip(environments, coefficients)
-        )
-
-    for model in range(2):
-        error = check_grad(value, gradient, flatten(params), model, epsilon=1e-6)
-        assert error < 1e-5 * max(1.0, np.linalg.norm(gradient(flatten(params), model)))
+    _assert_objective_gradient_matches_finite_differences(params, environments, kwargs)
 
 
 def test_irm_penalty_is_the_squared_scale_gradient_by_finite_differences():
@@ -776,20 +783,7 @@ def test_weighted_objective_gradient_matches_finite_differences(n_hidden, method
         "example_weights": weights,
     }
 
-    def value(vector, model):
-        return method_objective(unflatten(vector, params), environments, **kwargs)[0][model]
-
-    def gradient(vector, model):
-        current = unflatten(vector, params)
-        _, coefficients = method_objective(current, environments, **kwargs)
-        return sum(
-            flatten(backward(current, x, c * (np.arange(2) == model)[:, None]))
-            for (x, _), c in zip(environments, coefficients)
-        )
-
-    for model in range(2):
-        error = check_grad(value, gradient, flatten(params), model, epsilon=1e-6)
-        assert error < 1e-5 * max(1.0, np.linalg.norm(gradient(flatten(params), model)))
+    _assert_objective_gradient_matches_finite_differences(params, environments, kwargs)
 
 
 @pytest.mark.parametrize("method", INVARIANCE_METHODS)
