@@ -53,14 +53,23 @@ class Estimate:
         """The degrees of freedom of the standard error: ``df``, or ``n - 1`` when not given."""
         return float(self.n - 1 if self.df is None else self.df)
 
-    def interval(self, z: float = 1.96) -> tuple[float, float]:
-        """Return the normal-approximation interval ``value ± z * standard_error``.
+    def interval(self, z: float | None = None) -> tuple[float, float]:
+        """Return the 95% interval ``value ± z * standard_error``.
+
+        By default ``z`` is Student's t quantile for the estimate's degrees of freedom
+        (:func:`interval_multiplier`), the same multiplier the book's claims use, so an interval
+        printed in a chapter and the claim's interval agree. Pass ``z`` to override it.
 
         Examples
         --------
         >>> Estimate(0.5, 0.1, 25).interval(2.0)
         (0.3, 0.7)
+        >>> low, high = Estimate(0.5, 0.1, 4).interval()  # t with 3 degrees of freedom: 3.18
+        >>> round(low, 3), round(high, 3)
+        (0.182, 0.818)
         """
+        if z is None:
+            z = interval_multiplier(self.degrees_of_freedom)
         z = check_finite(z, "z")
         if z < 0:
             raise ValueError(f"z must be non-negative, got {z}")
