@@ -19,6 +19,7 @@ from lib.learners.representation_repair import (
     fine_tuning_start,
     group_accuracies,
     hidden_layer,
+    hidden_layers,
     jtt_last_layer,
     leap_detection_rates,
     leap_share,
@@ -588,3 +589,35 @@ def test_the_lean_loss_and_gradient_equal_scikit_learns_to_the_bit(monkeypatch):
     monkeypatch.setattr(module, "_lean", contextlib.nullcontext)
     plain = fits()
     assert len(lean) == len(plain) and all(np.array_equal(a, b) for a, b in zip(lean, plain))
+
+
+def test_a_probe_scored_on_both_renderings_is_the_probe_scored_on_each(world):
+    model, test, pool = world
+    train = colour_digits(*pool, p_agree=0.5, label_noise=0.0, rng=np.random.default_rng(16))
+    both = probe_accuracy(hidden_layer(model), train, test, target="label")
+    assert both == {
+        name: probe_accuracy(hidden_layer(model), train, view, target="label")
+        for name, view in (("holds", test.holds), ("reversed", test.reversed))
+    }
+
+
+def test_a_deeper_network_is_repaired_on_its_last_hidden_layer(world):
+    _, test, pool = world
+    rng = np.random.default_rng(17)
+    data = colour_digits(IMAGES[:400], DIGITS[:400], p_agree=0.9, label_noise=0.0, rng=rng)
+    deep = pretrain(data, n_hidden=8, depth=3, rng=rng)
+    layers = hidden_layers(deep)
+    assert converged(deep) and [w.shape for w, _ in layers] == [(128, 8), (8, 8), (8, 8)]
+    repair_set = sample_repair_set(
+        *pool, n_examples=32, kind="interventional", p_observed=0.8, rng=rng
+    )
+    fixed = repair(
+        deep, repair_set, method="last_layer", steps=1, learning_rate=0.1, rng=rng, layer=layers
+    )
+    assert fixed.predict(test.holds.features).shape == test.holds.label.shape
+    # The embedding is the network's own last hidden layer: its output layer on it is the network.
+    hidden = embed(layers, test.holds.features)
+    logits = hidden @ deep.coefs_[-1][:, 0] + deep.intercepts_[-1][0]
+    assert np.array_equal((logits > 0).astype(int), deep.predict(test.holds.features))
+    with pytest.raises(ValueError, match="depth"):
+        pretrain(data, n_hidden=8, depth=2, epochs=3, rng=rng)

@@ -87,6 +87,7 @@ __all__ = [
     "fine_tuning_start",
     "group_accuracies",
     "hidden_layer",
+    "hidden_layers",
     "jtt_last_layer",
     "leap_detection_rates",
     "leap_share",
@@ -181,7 +182,9 @@ def _lean_backprop(self, X, y, sample_weight, activations, deltas, coef_grads, i
     grad_out += self.alpha * w_out
     grad_out /= n_samples
     delta_hidden = delta_out @ w_out.T
-    delta_hidden[hidden == 0] = 0
+    # scikit-learn's delta[hidden == 0] = 0, as a product (several times cheaper): the same
+    # numbers, up to the sign of a zero, which no later step can tell.
+    np.multiply(delta_hidden, hidden > 0, out=delta_hidden)
     grad_hidden = X.T @ delta_hidden
     grad_hidden += self.alpha * w_hidden
     grad_hidden /= n_samples
@@ -369,8 +372,9 @@ def pretrain(
     rng: np.random.Generator,
     epochs: int | None = None,
     start: MLPClassifier | None = None,
+    depth: int = 1,
 ) -> MLPClassifier:
-    """Return a one-hidden-layer ReLU network fitted to ``data`` by ERM.
+    """Return a ReLU network (one hidden layer, or ``depth``) fitted to ``data`` by ERM.
 
     By default the L2-penalised log loss (scikit-learn's ``alpha = 1e-4``) is minimised by
     full-batch L-BFGS to convergence: scikit-learn stops when the gradient or the change in
@@ -387,6 +391,9 @@ def pretrain(
 
     ``start`` continues training from a fitted network's weights (on the new ``data``) instead
     of a fresh random initialisation: pretraining in two stages.
+
+    ``depth`` hidden layers of ``n_hidden`` units each (L-BFGS from a fresh start only); the
+    last is the representation (:func:`hidden_layers`).
 
     Examples
     --------
@@ -405,6 +412,9 @@ def pretrain(
     rng = check_generator(rng)
     if epochs is not None:
         epochs = check_positive_int(epochs, "epochs")
+    depth = check_positive_int(depth, "depth")
+    if depth > 1 and (epochs is not None or start is not None):
+        raise ValueError(f"depth > 1 is for L-BFGS from a fresh start, got depth = {depth}")
     if start is not None:
         hidden_layer(start)  # validates
         if start.coefs_[0].shape[1] != n_hidden:
@@ -416,7 +426,7 @@ def pretrain(
             if start is None:
                 return _fit_to_convergence(
                     lambda seed: MLPClassifier(
-                        hidden_layer_sizes=(n_hidden,),
+                        hidden_layer_sizes=(n_hidden,) * depth,
                         solver="lbfgs",
                         max_iter=_MAX_ITER,
                         random_state=seed,
@@ -521,6 +531,25 @@ def hidden_layer(model: MLPClassifier) -> tuple[np.ndarray, np.ndarray]:
     return model.coefs_[0], model.intercepts_[0]
 
 
+def hidden_layers(model: MLPClassifier) -> list:
+    """Return every hidden layer of a fitted network as (weights, bias) pairs, input side first.
+
+    The representation of a deeper network is the last of them; :func:`embed` and
+    ``repair(..., layer=hidden_layers(model))`` take the whole list.
+
+    Examples
+    --------
+    >>> from lib.worlds.coloured_digits import load_digit_pool, colour_digits
+    >>> rng = np.random.default_rng(0)
+    >>> images, digits = load_digit_pool()
+    >>> data = colour_digits(images[:200], digits[:200], p_agree=0.9, label_noise=0.0, rng=rng)
+    >>> [w.shape for w, _ in hidden_layers(pretrain(data, n_hidden=4, depth=2, rng=rng))]
+    [(128, 4), (4, 4)]
+    """
+    hidden_layer(model)  # validates
+    return list(zip(model.coefs_[:-1], model.intercepts_[:-1]))
+
+
 def random_hidden_layer(
     n_inputs: int, n_hidden: int, *, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -549,18 +578,25 @@ def random_hidden_layer(
 def embed(layer, features) -> np.ndarray:
     """Return the ReLU activations of a hidden ``layer`` (weights, bias) on ``features``.
 
+    ``layer`` may also be a list of such pairs (:func:`hidden_layers` of a deeper network),
+    applied in turn: the activations of the last.
+
     Examples
     --------
     >>> embed((np.array([[1.0, -1.0]]), np.array([0.0, 0.5])), np.array([[2.0]]))
     array([[2., 0.]])
+    >>> embed([(np.array([[1.0, -1.0]]), np.array([0.0, 0.5])), (np.ones((2, 1)), np.zeros(1))],
+    ...       np.array([[2.0]]))
+    array([[2.]])
     """
-    weights, bias = layer
     features = check_finite_array(features, "features")
-    if features.ndim != 2 or features.shape[1] != np.shape(weights)[0]:
-        raise ValueError(
-            f"features must have shape (n, {np.shape(weights)[0]}), got {features.shape}"
-        )
-    return np.maximum(features @ weights + bias, 0.0)
+    for weights, bias in layer if isinstance(layer, list) else [layer]:
+        if features.ndim != 2 or features.shape[1] != np.shape(weights)[0]:
+            raise ValueError(
+                f"features must have shape (n, {np.shape(weights)[0]}), got {features.shape}"
+            )
+        features = np.maximum(features @ weights + bias, 0.0)
+    return features
 
 
 def _embed_rows(features, *, layer):
@@ -572,12 +608,14 @@ def _logistic() -> LogisticRegression:
     return LogisticRegression(C=_PENALTY_C, tol=_TOLERANCE, max_iter=_MAX_ITER)
 
 
-def probe_accuracy(layer, train: ColouredDigits, test: ColouredDigits, *, target: str) -> float:
+def probe_accuracy(layer, train: ColouredDigits, test, *, target: str):
     """Return the held-out accuracy of a linear probe for ``target`` on a frozen ``layer``.
 
     The probe is a standardised L2-penalised logistic regression (multinomial for ``"digit"``)
     fitted on ``train`` and scored on ``test``; ``layer`` is ``(weights, bias)``, or ``None``
-    for the raw features. ``target`` is ``"label"``, ``"digit"`` or ``"colour"``.
+    for the raw features. ``target`` is ``"label"``, ``"digit"`` or ``"colour"``. If ``test``
+    is a :class:`CounterfactualTest`, the one probe is scored on both renderings and a dict
+    ``{"holds": ..., "reversed": ...}`` is returned.
 
     Examples
     --------
@@ -591,14 +629,24 @@ def probe_accuracy(layer, train: ColouredDigits, test: ColouredDigits, *, target
     """
     if target not in ("label", "digit", "colour"):
         raise ValueError(f"target must be 'label', 'digit' or 'colour', got {target!r}")
-    train, test = _check_data(train, "train"), _check_data(test, "test")
-    train_x, test_x = train.features, test.features
+    train = _check_data(train, "train")
+    both = isinstance(test, CounterfactualTest)
+    views = {"holds": test.holds, "reversed": test.reversed} if both else {"": test}
+    views = {name: _check_data(view, "test") for name, view in views.items()}
     probe = make_pipeline(StandardScaler(), _logistic())
     with _one_thread():  # the embedding too: its products are as small as the fit's
-        if layer is not None:
-            train_x, test_x = embed(layer, train_x), embed(layer, test_x)
+        train_x = train.features if layer is None else embed(layer, train.features)
         probe.fit(train_x, getattr(train, target))
-        return float(probe.score(test_x, getattr(test, target)))
+        scores = {
+            name: float(
+                probe.score(
+                    view.features if layer is None else embed(layer, view.features),
+                    getattr(view, target),
+                )
+            )
+            for name, view in views.items()
+        }
+    return scores if both else scores[""]
 
 
 def sample_repair_set(
@@ -736,7 +784,9 @@ def _descend(stack, features, labels, steps: int, learning_rate: float, alpha: f
         grad_out += alpha * w_out
         grad_out /= n
         delta_hidden = delta_out @ np.swapaxes(w_out, 1, 2)
-        delta_hidden[hidden == 0] = 0
+        # scikit-learn's delta[hidden == 0] = 0, as a product (five times cheaper here): the
+        # same numbers, up to the sign of a zero, which no later step can tell.
+        np.multiply(delta_hidden, hidden > 0, out=delta_hidden)
         grad_hidden = features_t @ delta_hidden
         grad_hidden += alpha * w_hidden
         grad_hidden /= n
