@@ -29,7 +29,9 @@ iterations from several starts), last-layer and probe fits about a fifth, fine-t
 sixth. Removing scikit-learn's per-call overhead (:func:`_lean_backprop`; leaner logistic losses
 and predictions were also tried and measured) saves under a tenth of any of these: the fits are
 bound by their arithmetic and by SciPy's L-BFGS loop, so making the chapter faster means
-fewer or smaller fits.
+fewer or smaller fits. The exception is fine-tuning, whose small steps were bound by
+scikit-learn's per-epoch overhead: since 2026-12-08 it runs as stacked numpy arithmetic
+(:func:`_descend`), which roughly halved its share and paid for paths ten times longer.
 
 Examples
 --------
