@@ -1,5 +1,7 @@
 """Tests of lib.learners.representation_repair: properties, exact identities and bad inputs."""
 
+import copy
+
 import numpy as np
 import pytest
 from sklearn.neural_network import MLPClassifier
@@ -13,8 +15,11 @@ from lib.learners.representation_repair import (
     curve_noise,
     embed,
     fine_tune_path,
+    fine_tune_paths,
+    fine_tuning_start,
     group_accuracies,
     hidden_layer,
+    hidden_layers,
     jtt_last_layer,
     leap_detection_rates,
     leap_share,
@@ -409,20 +414,100 @@ def test_training_on_from_a_network_keeps_its_shape_and_rejects_another_width(wo
         pretrain(data, n_hidden=4, rng=rng, start=model)
 
 
-def test_fine_tuning_takes_exactly_the_steps_asked_for(world):
+def _scikit_learn_gradient_descent(model, data, steps, learning_rate):
+    # scikit-learn's own solver: full-batch SGD without momentum, stopped after exactly `steps`
+    # epochs by its no-improvement rule (best loss set to minus infinity), so that it never
+    # runs out of max_iter and warns.
+    tuned = copy.deepcopy(model).set_params(
+        solver="sgd",
+        learning_rate="constant",
+        learning_rate_init=learning_rate,
+        momentum=0.0,
+        nesterovs_momentum=False,
+        batch_size=data.n,
+        shuffle=False,
+        early_stopping=False,
+        tol=0.0,
+        warm_start=True,
+        n_iter_no_change=steps - 1,
+        max_iter=steps + 1,
+    )
+    if hasattr(tuned, "_optimizer"):
+        del tuned._optimizer
+    tuned.loss_curve_, tuned._no_improvement_count, tuned.best_loss_ = [], 0, -np.inf
+    tuned.validation_scores_ = tuned.best_validation_score_ = None
+    tuned.fit(data.features, data.label)
+    assert tuned.n_iter_ == steps
+    return tuned
+
+
+@pytest.mark.parametrize("method", ["fine_tune", "fine_tune_new_head", "lp_ft"])
+def test_fine_tuning_is_scikit_learns_gradient_descent_to_the_bit(world, method):
     model, _, pool = world
     rng = np.random.default_rng(12)
     data = sample_repair_set(*pool, n_examples=16, kind="interventional", p_observed=0.8, rng=rng)
-    steps = fine_tune_path(
-        model,
-        data,
-        method="fine_tune",
-        checkpoints=[1, 2, 5, 9],
-        learning_rate=0.1,
-        score=lambda m: len(m.loss_curve_),
-        rng=rng,
+    start = fine_tuning_start(model, data, method=method, rng=np.random.default_rng(3))
+    reference = _scikit_learn_gradient_descent(start, data, 9, 0.1)
+    ours = repair(
+        model, data, method=method, steps=9, learning_rate=0.1, rng=np.random.default_rng(3)
     )
-    assert steps.tolist() == [1.0, 2.0, 5.0, 9.0]
+    assert ours.n_iter_ == 9
+    for a, b in zip(ours.coefs_ + ours.intercepts_, reference.coefs_ + reference.intercepts_):
+        assert np.array_equal(a, b)
+
+
+def test_stacked_paths_are_the_single_paths(world):
+    _, test, pool = world
+    rng = np.random.default_rng(14)
+    # Pretrained where colour tells nothing, so that worst-group accuracy is far from 0.
+    data = colour_digits(IMAGES[:400], DIGITS[:400], p_agree=0.5, label_noise=0.0, rng=rng)
+    model = pretrain(data, n_hidden=8, rng=rng)
+    data = [
+        sample_repair_set(*pool, n_examples=64, kind=kind, p_observed=0.8, rng=rng)
+        for kind in ("interventional", "observational")
+    ]
+    methods = ("fine_tune_new_head", "lp_ft")
+    starts = [
+        fine_tuning_start(model, d, method=m, rng=np.random.default_rng(5))
+        for d, m in zip(data, methods)
+    ]
+    stacked = fine_tune_paths(
+        starts, data, [test, test], checkpoints=[0, 5, 100], learning_rate=0.1
+    )
+    single = [
+        fine_tune_path(
+            model,
+            d,
+            method=m,
+            checkpoints=[0, 5, 100],
+            learning_rate=0.1,
+            score=lambda tuned: worst_group_accuracy(tuned, test),
+            rng=np.random.default_rng(5),
+        )
+        for d, m in zip(data, methods)
+    ]
+    assert np.array_equal(stacked, np.array(single))
+    assert np.unique(stacked).size > 2  # the paths move, so equality says something
+
+
+def test_fine_tune_paths_rejects_bad_inputs(world):
+    model, test, pool = world
+    rng = np.random.default_rng(15)
+    small, large = (
+        sample_repair_set(*pool, n_examples=k, kind="interventional", p_observed=0.8, rng=rng)
+        for k in (8, 16)
+    )
+    start = fine_tuning_start(model, small, method="fine_tune", rng=rng)
+    with pytest.raises(ValueError, match="one shape"):
+        fine_tune_paths(
+            [start, start], [small, large], [test, test], checkpoints=[1], learning_rate=0.1
+        )
+    with pytest.raises(ValueError, match="equally long"):
+        fine_tune_paths([start], [small, small], [test], checkpoints=[1], learning_rate=0.1)
+    with pytest.raises(ValueError, match="increasing"):
+        fine_tune_paths([start], [small], [test], checkpoints=[2, 1], learning_rate=0.1)
+    with pytest.raises(ValueError, match="method must be one of"):
+        fine_tuning_start(model, small, method="last_layer", rng=rng)
 
 
 def test_a_fit_that_fails_to_converge_is_refitted_not_returned():
@@ -504,3 +589,35 @@ def test_the_lean_loss_and_gradient_equal_scikit_learns_to_the_bit(monkeypatch):
     monkeypatch.setattr(module, "_lean", contextlib.nullcontext)
     plain = fits()
     assert len(lean) == len(plain) and all(np.array_equal(a, b) for a, b in zip(lean, plain))
+
+
+def test_a_probe_scored_on_both_renderings_is_the_probe_scored_on_each(world):
+    model, test, pool = world
+    train = colour_digits(*pool, p_agree=0.5, label_noise=0.0, rng=np.random.default_rng(16))
+    both = probe_accuracy(hidden_layer(model), train, test, target="label")
+    assert both == {
+        name: probe_accuracy(hidden_layer(model), train, view, target="label")
+        for name, view in (("holds", test.holds), ("reversed", test.reversed))
+    }
+
+
+def test_a_deeper_network_is_repaired_on_its_last_hidden_layer(world):
+    _, test, pool = world
+    rng = np.random.default_rng(17)
+    data = colour_digits(IMAGES[:400], DIGITS[:400], p_agree=0.9, label_noise=0.0, rng=rng)
+    deep = pretrain(data, n_hidden=8, depth=3, rng=rng)
+    layers = hidden_layers(deep)
+    assert converged(deep) and [w.shape for w, _ in layers] == [(128, 8), (8, 8), (8, 8)]
+    repair_set = sample_repair_set(
+        *pool, n_examples=32, kind="interventional", p_observed=0.8, rng=rng
+    )
+    fixed = repair(
+        deep, repair_set, method="last_layer", steps=1, learning_rate=0.1, rng=rng, layer=layers
+    )
+    assert fixed.predict(test.holds.features).shape == test.holds.label.shape
+    # The embedding is the network's own last hidden layer: its output layer on it is the network.
+    hidden = embed(layers, test.holds.features)
+    logits = hidden @ deep.coefs_[-1][:, 0] + deep.intercepts_[-1][0]
+    assert np.array_equal((logits > 0).astype(int), deep.predict(test.holds.features))
+    with pytest.raises(ValueError, match="depth"):
+        pretrain(data, n_hidden=8, depth=2, epochs=3, rng=rng)

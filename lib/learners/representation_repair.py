@@ -15,10 +15,11 @@ and one that never converges raises scikit-learn's warning: no warning is silenc
 :func:`converged` says whether a network stopped by its optimiser's own rule). Last-layer
 retraining is a :class:`sklearn.linear_model.LogisticRegression` on the frozen hidden layer,
 solved to convergence (deep feature reweighting, DFR; Kirichenko et al. 2023); full fine-tuning
-is the same ``MLPClassifier`` warm-started from the pretrained weights and trained by full-batch
-gradient descent (``solver="sgd"``, no momentum, constant step) for a fixed number of steps,
-which has no optimiser state, so that stopping and resuming it gives exactly the uninterrupted
-path (:func:`fine_tune_path` reads competence off that path step by step). No gradient is
+is the pretrained network trained by full-batch gradient descent (no momentum, constant step:
+scikit-learn's ``solver="sgd"`` arithmetic, stacked over many networks at once) for a fixed
+number of steps, which has no optimiser state, so that stopping and resuming it gives exactly
+the uninterrupted path (:func:`fine_tune_path` reads competence off that path step by step,
+:func:`fine_tune_paths` off many paths at once). No gradient is
 written by hand except a line-by-line copy of scikit-learn's own (:func:`_lean_backprop`).
 :func:`jtt_last_layer` repairs without group labels: the last layer refitted
 with the examples the deployed network gets wrong up-weighted (Just Train Twice's idea, Liu et
@@ -28,7 +29,9 @@ iterations from several starts), last-layer and probe fits about a fifth, fine-t
 sixth. Removing scikit-learn's per-call overhead (:func:`_lean_backprop`; leaner logistic losses
 and predictions were also tried and measured) saves under a tenth of any of these: the fits are
 bound by their arithmetic and by SciPy's L-BFGS loop, so making the chapter faster means
-fewer or smaller fits.
+fewer or smaller fits. The exception is fine-tuning, whose small steps were bound by
+scikit-learn's per-epoch overhead: since 2026-12-08 it runs as stacked numpy arithmetic
+(:func:`_descend`), which roughly halved its share and paid for paths ten times longer.
 
 Examples
 --------
@@ -82,8 +85,11 @@ __all__ = [
     "converged",
     "embed",
     "fine_tune_path",
+    "fine_tune_paths",
+    "fine_tuning_start",
     "group_accuracies",
     "hidden_layer",
+    "hidden_layers",
     "jtt_last_layer",
     "leap_detection_rates",
     "leap_share",
@@ -146,11 +152,11 @@ def _lean_backprop(self, X, y, sample_weight, activations, deltas, coef_grads, i
     The same arithmetic, operation by operation and in the same order, as scikit-learn 1.9's
     ``_backprop`` (forward pass, binary log loss, L2 term, backward pass), so the loss and
     gradient are bit-for-bit the ones scikit-learn computes; only its per-call overhead (the
-    array-API dispatch of every product) is left out. Both L-BFGS and gradient descent call
-    it once per step, tens of thousands of times in chapter 03. The saving is modest, because
-    these small fits are bound by their arithmetic and by SciPy's L-BFGS loop: measured (user
-    CPU, one BLAS thread), about 7% of fine-tuning, 5% of Adam epochs and 8% of the long 2-unit
-    L-BFGS fits. ``tests/test_representation_repair.py`` checks that fits with it equal fits
+    array-API dispatch of every product) is left out. L-BFGS and Adam call it once per step,
+    tens of thousands of times in chapter 03 (fine-tuning by gradient descent does its own
+    stacked arithmetic, :func:`_descend`). The saving is modest, because these small fits are
+    bound by their arithmetic and by SciPy's L-BFGS loop: measured (user CPU, one BLAS thread),
+    about 5% of Adam epochs and 8% of the long 2-unit L-BFGS fits. ``tests/test_representation_repair.py`` checks that fits with it equal fits
     without it exactly.
     """
     if sample_weight is not None or self.out_activation_ != "logistic":
@@ -178,7 +184,9 @@ def _lean_backprop(self, X, y, sample_weight, activations, deltas, coef_grads, i
     grad_out += self.alpha * w_out
     grad_out /= n_samples
     delta_hidden = delta_out @ w_out.T
-    delta_hidden[hidden == 0] = 0
+    # scikit-learn's delta[hidden == 0] = 0, as a product (several times cheaper): the same
+    # numbers, up to the sign of a zero, which no later step can tell.
+    np.multiply(delta_hidden, hidden > 0, out=delta_hidden)
     grad_hidden = X.T @ delta_hidden
     grad_hidden += self.alpha * w_hidden
     grad_hidden /= n_samples
@@ -366,8 +374,9 @@ def pretrain(
     rng: np.random.Generator,
     epochs: int | None = None,
     start: MLPClassifier | None = None,
+    depth: int = 1,
 ) -> MLPClassifier:
-    """Return a one-hidden-layer ReLU network fitted to ``data`` by ERM.
+    """Return a ReLU network (one hidden layer, or ``depth``) fitted to ``data`` by ERM.
 
     By default the L2-penalised log loss (scikit-learn's ``alpha = 1e-4``) is minimised by
     full-batch L-BFGS to convergence: scikit-learn stops when the gradient or the change in
@@ -384,6 +393,9 @@ def pretrain(
 
     ``start`` continues training from a fitted network's weights (on the new ``data``) instead
     of a fresh random initialisation: pretraining in two stages.
+
+    ``depth`` hidden layers of ``n_hidden`` units each (L-BFGS from a fresh start only); the
+    last is the representation (:func:`hidden_layers`).
 
     Examples
     --------
@@ -402,6 +414,9 @@ def pretrain(
     rng = check_generator(rng)
     if epochs is not None:
         epochs = check_positive_int(epochs, "epochs")
+    depth = check_positive_int(depth, "depth")
+    if depth > 1 and (epochs is not None or start is not None):
+        raise ValueError(f"depth > 1 is for L-BFGS from a fresh start, got depth = {depth}")
     if start is not None:
         hidden_layer(start)  # validates
         if start.coefs_[0].shape[1] != n_hidden:
@@ -413,7 +428,7 @@ def pretrain(
             if start is None:
                 return _fit_to_convergence(
                     lambda seed: MLPClassifier(
-                        hidden_layer_sizes=(n_hidden,),
+                        hidden_layer_sizes=(n_hidden,) * depth,
                         solver="lbfgs",
                         max_iter=_MAX_ITER,
                         random_state=seed,
@@ -518,6 +533,25 @@ def hidden_layer(model: MLPClassifier) -> tuple[np.ndarray, np.ndarray]:
     return model.coefs_[0], model.intercepts_[0]
 
 
+def hidden_layers(model: MLPClassifier) -> list:
+    """Return every hidden layer of a fitted network as (weights, bias) pairs, input side first.
+
+    The representation of a deeper network is the last of them; :func:`embed` and
+    ``repair(..., layer=hidden_layers(model))`` take the whole list.
+
+    Examples
+    --------
+    >>> from lib.worlds.coloured_digits import load_digit_pool, colour_digits
+    >>> rng = np.random.default_rng(0)
+    >>> images, digits = load_digit_pool()
+    >>> data = colour_digits(images[:200], digits[:200], p_agree=0.9, label_noise=0.0, rng=rng)
+    >>> [w.shape for w, _ in hidden_layers(pretrain(data, n_hidden=4, depth=2, rng=rng))]
+    [(128, 4), (4, 4)]
+    """
+    hidden_layer(model)  # validates
+    return list(zip(model.coefs_[:-1], model.intercepts_[:-1]))
+
+
 def random_hidden_layer(
     n_inputs: int, n_hidden: int, *, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -546,18 +580,25 @@ def random_hidden_layer(
 def embed(layer, features) -> np.ndarray:
     """Return the ReLU activations of a hidden ``layer`` (weights, bias) on ``features``.
 
+    ``layer`` may also be a list of such pairs (:func:`hidden_layers` of a deeper network),
+    applied in turn: the activations of the last.
+
     Examples
     --------
     >>> embed((np.array([[1.0, -1.0]]), np.array([0.0, 0.5])), np.array([[2.0]]))
     array([[2., 0.]])
+    >>> embed([(np.array([[1.0, -1.0]]), np.array([0.0, 0.5])), (np.ones((2, 1)), np.zeros(1))],
+    ...       np.array([[2.0]]))
+    array([[2.]])
     """
-    weights, bias = layer
     features = check_finite_array(features, "features")
-    if features.ndim != 2 or features.shape[1] != np.shape(weights)[0]:
-        raise ValueError(
-            f"features must have shape (n, {np.shape(weights)[0]}), got {features.shape}"
-        )
-    return np.maximum(features @ weights + bias, 0.0)
+    for weights, bias in layer if isinstance(layer, list) else [layer]:
+        if features.ndim != 2 or features.shape[1] != np.shape(weights)[0]:
+            raise ValueError(
+                f"features must have shape (n, {np.shape(weights)[0]}), got {features.shape}"
+            )
+        features = np.maximum(features @ weights + bias, 0.0)
+    return features
 
 
 def _embed_rows(features, *, layer):
@@ -569,12 +610,14 @@ def _logistic() -> LogisticRegression:
     return LogisticRegression(C=_PENALTY_C, tol=_TOLERANCE, max_iter=_MAX_ITER)
 
 
-def probe_accuracy(layer, train: ColouredDigits, test: ColouredDigits, *, target: str) -> float:
+def probe_accuracy(layer, train: ColouredDigits, test, *, target: str):
     """Return the held-out accuracy of a linear probe for ``target`` on a frozen ``layer``.
 
     The probe is a standardised L2-penalised logistic regression (multinomial for ``"digit"``)
     fitted on ``train`` and scored on ``test``; ``layer`` is ``(weights, bias)``, or ``None``
-    for the raw features. ``target`` is ``"label"``, ``"digit"`` or ``"colour"``.
+    for the raw features. ``target`` is ``"label"``, ``"digit"`` or ``"colour"``. If ``test``
+    is a :class:`CounterfactualTest`, the one probe is scored on both renderings and a dict
+    ``{"holds": ..., "reversed": ...}`` is returned.
 
     Examples
     --------
@@ -588,14 +631,24 @@ def probe_accuracy(layer, train: ColouredDigits, test: ColouredDigits, *, target
     """
     if target not in ("label", "digit", "colour"):
         raise ValueError(f"target must be 'label', 'digit' or 'colour', got {target!r}")
-    train, test = _check_data(train, "train"), _check_data(test, "test")
-    train_x, test_x = train.features, test.features
+    train = _check_data(train, "train")
+    both = isinstance(test, CounterfactualTest)
+    views = {"holds": test.holds, "reversed": test.reversed} if both else {"": test}
+    views = {name: _check_data(view, "test") for name, view in views.items()}
     probe = make_pipeline(StandardScaler(), _logistic())
     with _one_thread():  # the embedding too: its products are as small as the fit's
-        if layer is not None:
-            train_x, test_x = embed(layer, train_x), embed(layer, test_x)
+        train_x = train.features if layer is None else embed(layer, train.features)
         probe.fit(train_x, getattr(train, target))
-        return float(probe.score(test_x, getattr(test, target)))
+        scores = {
+            name: float(
+                probe.score(
+                    view.features if layer is None else embed(layer, view.features),
+                    getattr(view, target),
+                )
+            )
+            for name, view in views.items()
+        }
+    return scores if both else scores[""]
 
 
 def sample_repair_set(
@@ -704,53 +757,60 @@ def _probe_head(model: MLPClassifier, data: ColouredDigits):
     return weights[:, None], np.array([bias])
 
 
-def _gradient_descent(model, learning_rate: float, n_examples: int) -> MLPClassifier:
-    """Set ``model`` to continue by full-batch gradient descent (call :func:`_take_steps`)."""
-    return model.set_params(
-        solver="sgd",
-        learning_rate="constant",
-        learning_rate_init=learning_rate,
-        momentum=0.0,
-        nesterovs_momentum=False,
-        batch_size=n_examples,  # full batch: plain gradient descent
-        shuffle=False,
-        early_stopping=False,
-        tol=0.0,
-        warm_start=True,
-    )
+def _descend(stack, features, labels, steps: int, learning_rate: float, alpha: float) -> None:
+    """Take ``steps`` full-batch gradient-descent steps on a stack of networks, in place.
 
-
-def _take_steps(model: MLPClassifier, data: ColouredDigits, steps: int) -> None:
-    """Take exactly ``steps`` gradient steps on ``data``, stopping by scikit-learn's own rule.
-
-    A fixed budget is the design here (the chapter reads accuracy step by step), so the fit
-    must stop after ``steps`` epochs without running out of ``max_iter`` (which would warn that
-    it has not converged). scikit-learn stops a stochastic solver once ``n_iter_no_change``
-    successive epochs fail to improve on the best loss so far; with that best loss set to
-    minus infinity no epoch improves on it, so the rule stops the fit after exactly
-    ``n_iter_no_change + 1 = steps`` epochs, before ``max_iter = steps + 1``. Gradient descent
-    without momentum keeps no state, so a path stopped and resumed is the uninterrupted path.
+    ``stack`` is ``[hidden weights (m, f, h), hidden biases (m, h), output weights (m, h, 1),
+    output biases (m, 1)]`` for ``m`` one-hidden-layer ReLU networks with a logistic output;
+    ``features`` is ``(m, n, f)`` and ``labels`` ``(m, n, 1)``, one repair set per network.
+    The arithmetic is scikit-learn's for ``MLPClassifier(solver="sgd", momentum=0,
+    batch_size=n)``, operation by operation (its loss gradient with the L2 term ``alpha``
+    over the weights, divided by ``n``; then ``param += -learning_rate * grad``), so that one
+    network's path is scikit-learn's path (``tests/test_representation_repair.py`` checks it
+    to the bit against scikit-learn's own solver). Gradient descent without momentum keeps no
+    state, so a path stopped and resumed is the uninterrupted path; stacking lets many paths
+    share each step's Python overhead, which dominates at this size.
     """
-    model.set_params(n_iter_no_change=steps - 1, max_iter=steps + 1)
-    model._no_improvement_count, model.best_loss_ = 0, -np.inf
-    with _lean(model):
-        model.fit(data.features, data.label)
-    if model.n_iter_ != steps:  # the rule above is scikit-learn's; fail loudly if it changes
-        raise RuntimeError(f"fine-tuning took {model.n_iter_} steps, not {steps}")
+    w_hidden, b_hidden, w_out, b_out = stack
+    n = features.shape[1]
+    features_t = np.ascontiguousarray(np.swapaxes(features, 1, 2))
+    for _ in range(steps):
+        hidden = features @ w_hidden
+        hidden += b_hidden[:, None, :]
+        np.maximum(hidden, 0, out=hidden)
+        output = hidden @ w_out
+        output += b_out[:, None, :]
+        expit(output, out=output)
+        delta_out = output - labels
+        grad_out = np.swapaxes(hidden, 1, 2) @ delta_out
+        grad_out += alpha * w_out
+        grad_out /= n
+        delta_hidden = delta_out @ np.swapaxes(w_out, 1, 2)
+        # scikit-learn's delta[hidden == 0] = 0, as a product (five times cheaper here): the
+        # same numbers, up to the sign of a zero, which no later step can tell.
+        np.multiply(delta_hidden, hidden > 0, out=delta_hidden)
+        grad_hidden = features_t @ delta_hidden
+        grad_hidden += alpha * w_hidden
+        grad_hidden /= n
+        grads = (grad_hidden, np.sum(delta_hidden, axis=1) / n, grad_out)
+        grads += (np.sum(delta_out, axis=1) / n,)
+        for param, grad in zip(stack, grads):
+            param += -learning_rate * grad
 
 
-def _start_fine_tuning(model, data, *, head: str, learning_rate: float, rng) -> MLPClassifier:
-    """A copy of ``model`` with its output layer as ``head`` says, ready to fine-tune.
+def _stack(models) -> list:
+    """The weights of one-hidden-layer networks as the stack :func:`_descend` steps."""
+    return [
+        np.stack([m.coefs_[0] for m in models]),
+        np.stack([m.intercepts_[0] for m in models]),
+        np.stack([m.coefs_[1] for m in models]),
+        np.stack([m.intercepts_[1] for m in models]),
+    ]
 
-    The copy gets a fresh gradient-descent optimiser and fresh bookkeeping of the stopping rule
-    (which is switched off): what ``MLPClassifier`` sets up when it starts a stochastic solver,
-    and what a network fitted by L-BFGS, or by Adam, does not have in this form.
-    """
-    tuned = _gradient_descent(copy.deepcopy(model), learning_rate, data.n)
-    if hasattr(tuned, "_optimizer"):
-        del tuned._optimizer
-    tuned.loss_curve_, tuned._no_improvement_count, tuned.best_loss_ = [], 0, np.inf
-    tuned.validation_scores_ = tuned.best_validation_score_ = None
+
+def _start_fine_tuning(model, data, *, head: str, rng) -> MLPClassifier:
+    """A copy of ``model`` with its output layer as ``head`` says, ready to fine-tune."""
+    tuned = copy.deepcopy(model)
     tuned.n_iter_ = 0
     n_hidden = tuned.coefs_[1].shape[0]
     if head == "new":
@@ -760,6 +820,111 @@ def _start_fine_tuning(model, data, *, head: str, learning_rate: float, rng) -> 
     elif head == "probe":
         tuned.coefs_[1], tuned.intercepts_[1] = _probe_head(model, data)
     return tuned
+
+
+def fine_tuning_start(
+    model: MLPClassifier, data: ColouredDigits, *, method: str, rng: np.random.Generator
+) -> MLPClassifier:
+    """Return the network that fine-tuning ``model`` on ``data`` by ``method`` starts from.
+
+    A copy of ``model`` whose output layer is the pretrained one (``"fine_tune"``), a fresh
+    random one drawn from ``rng`` (``"fine_tune_new_head"``, scikit-learn's initialisation) or
+    the last-layer fit on ``data`` (``"lp_ft"``): the starts that :func:`fine_tune_paths` takes.
+
+    Examples
+    --------
+    >>> from lib.worlds.coloured_digits import load_digit_pool, colour_digits
+    >>> rng = np.random.default_rng(0)
+    >>> images, digits = load_digit_pool()
+    >>> data = colour_digits(images[:200], digits[:200], p_agree=0.5, label_noise=0.0, rng=rng)
+    >>> model = pretrain(data, n_hidden=4, rng=rng)
+    >>> start = fine_tuning_start(model, data, method="fine_tune_new_head", rng=rng)
+    >>> bool(np.array_equal(start.coefs_[0], model.coefs_[0])), start is model
+    (True, False)
+    """
+    if method not in _HEADS:
+        raise ValueError(f"method must be one of {tuple(_HEADS)}, got {method!r}")
+    data = _check_data(data)
+    rng = check_generator(rng)
+    hidden_layer(model)  # validates
+    with _one_thread():
+        return _start_fine_tuning(model, data, head=_HEADS[method], rng=rng)
+
+
+def _check_fine_tuning(checkpoints, learning_rate) -> tuple[list, float]:
+    learning_rate = check_finite(learning_rate, "learning_rate")
+    if learning_rate <= 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+    checkpoints = [check_positive_int(c, "checkpoints", minimum=0) for c in checkpoints]
+    if not checkpoints or np.any(np.diff(checkpoints) <= 0):
+        raise ValueError(f"checkpoints must be increasing and non-empty, got {checkpoints}")
+    return checkpoints, learning_rate
+
+
+def fine_tune_paths(starts, datasets, tests, *, checkpoints, learning_rate: float) -> np.ndarray:
+    """Fine-tune many networks at once by gradient descent; worst-group accuracy at checkpoints.
+
+    Network ``i`` starts from ``starts[i]`` (from :func:`fine_tuning_start`), takes full-batch
+    gradient steps on ``datasets[i]`` (all of one size and width) and is scored by
+    :func:`worst_group_accuracy` on ``tests[i]`` after each number of steps in ``checkpoints``.
+    Each path is exactly the one :func:`fine_tune_path` follows for that start (the same
+    arithmetic, stacked); stacking only shares the per-step overhead.
+
+    Returns
+    -------
+    ndarray, shape (len(starts), len(checkpoints))
+
+    Examples
+    --------
+    >>> from lib.worlds.coloured_digits import load_digit_pool, colour_digits
+    >>> rng = np.random.default_rng(0)
+    >>> images, digits = load_digit_pool()
+    >>> data = colour_digits(images[:200], digits[:200], p_agree=0.5, label_noise=0.0, rng=rng)
+    >>> model = pretrain(data, n_hidden=4, rng=rng)
+    >>> test = counterfactual_test(images[200:400], digits[200:400], rng=rng)
+    >>> starts = [fine_tuning_start(model, data, method=m, rng=rng) for m in ("fine_tune", "lp_ft")]
+    >>> paths = fine_tune_paths(starts, [data, data], [test, test], checkpoints=[0, 8],
+    ...                         learning_rate=0.1)
+    >>> paths.shape, bool(paths[0, 0] == worst_group_accuracy(model, test))
+    ((2, 2), True)
+    """
+    checkpoints, learning_rate = _check_fine_tuning(checkpoints, learning_rate)
+    datasets = [_check_data(d, "datasets") for d in datasets]
+    tests = [_check_test(t) for t in tests]
+    if not (len(starts) == len(datasets) == len(tests) > 0):
+        raise ValueError(
+            f"starts, datasets and tests must be equally long and not empty, got "
+            f"{len(starts)}, {len(datasets)} and {len(tests)}"
+        )
+    for start in starts:
+        hidden_layer(start)  # validates
+    shapes = {(d.n, d.features.shape[1]) for d in datasets}
+    if len(shapes) != 1:
+        raise ValueError(f"datasets must all have one shape (examples, features), got {shapes}")
+    if len({s.coefs_[0].shape for s in starts}) != 1:
+        raise ValueError("starts must all have the same hidden layer shape")
+    views = [(t.holds, t.reversed) for t in tests]
+    models = [copy.deepcopy(s) for s in starts]
+    features = np.stack([d.features for d in datasets])
+    labels = np.stack([d.label for d in datasets])[..., None].astype(float)
+    stack, scores, done = _stack(models), [], 0
+    with _one_thread():
+        for checkpoint in checkpoints:
+            _descend(stack, features, labels, checkpoint - done, learning_rate, starts[0].alpha)
+            done = checkpoint
+            scores.append(
+                [_stacked_worst_group(stack, i, *pair) for i, pair in enumerate(zip(views, tests))]
+            )
+    return np.asarray(scores, dtype=float).T
+
+
+def _stacked_worst_group(stack, i, views, test) -> float:
+    """Worst-group accuracy of network ``i`` of a stack on a counterfactual test."""
+    correct = []
+    for view in views:
+        hidden = np.maximum(view.features @ stack[0][i] + stack[1][i], 0)
+        correct.append(((hidden @ stack[2][i] + stack[3][i])[:, 0] > 0) == view.label)
+    return float(_group_table(correct, test).min())
 
 
 def jtt_last_layer(model: MLPClassifier, data: ColouredDigits, *, up_weight: float | None = None):
@@ -860,22 +1025,17 @@ def fine_tune_path(
         raise ValueError(f"method must be one of {tuple(_HEADS)}, got {method!r}")
     data = _check_data(data)
     rng = check_generator(rng)
-    learning_rate = check_finite(learning_rate, "learning_rate")
-    if learning_rate <= 0:
-        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
-    checkpoints = [check_positive_int(c, "checkpoints", minimum=0) for c in checkpoints]
-    if not checkpoints or np.any(np.diff(checkpoints) <= 0):
-        raise ValueError(f"checkpoints must be increasing and non-empty, got {checkpoints}")
+    checkpoints, learning_rate = _check_fine_tuning(checkpoints, learning_rate)
     with _one_thread():
-        tuned = _start_fine_tuning(
-            model, data, head=_HEADS[method], learning_rate=learning_rate, rng=rng
-        )
+        tuned = _start_fine_tuning(model, data, head=_HEADS[method], rng=rng)
+        stack, features = _stack([tuned]), data.features[None]
+        labels = data.label[None, :, None].astype(float)
         scores, done = [], 0
         for checkpoint in checkpoints:
-            # A fixed budget of full-batch steps, by design (see _take_steps); n_iter_ counts
-            # the steps of the last call only, so the path keeps the count.
-            if checkpoint > done:
-                _take_steps(tuned, data, checkpoint - done)
+            # A fixed budget of full-batch steps, by design: the path is read step by step.
+            _descend(stack, features, labels, checkpoint - done, learning_rate, tuned.alpha)
+            tuned.coefs_ = [stack[0][0].copy(), stack[2][0].copy()]
+            tuned.intercepts_ = [stack[1][0].copy(), stack[3][0].copy()]
             done = tuned.n_iter_ = checkpoint
             scores.append(score(tuned))
     return np.asarray(scores, dtype=float)
