@@ -263,3 +263,16 @@ def test_choices_by_budget_equal_one_roll_out_per_budget():
         assert np.array_equal(rows[budget], act_on_episodes(*policy, episodes, budget=budget)[1])
     with pytest.raises(ValueError, match="budget"):
         choices_by_budget(*policy, episodes, budget=-1)
+
+
+def test_correlations_and_effects_are_computed_once_and_match_a_fresh_computation():
+    episodes = sample_episodes(3, n_samples=20, value=5.0, rng=np.random.default_rng(4))
+    first = episodes.correlations
+    assert episodes.correlations is first
+    assert episodes.effects is episodes.effects
+    np.testing.assert_array_equal(first, goal_correlations(episodes.observed))
+    np.testing.assert_array_equal(episodes.effects, total_effects(episodes.weights)[:, :-1, -1])
+    # A replaced batch computes its own.
+    other = replace(episodes, observed=episodes.observed[:, ::-1] * 2.0)
+    np.testing.assert_allclose(other.correlations, first)
+    assert other.correlations is not first

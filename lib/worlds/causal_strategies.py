@@ -24,6 +24,7 @@ as a fitted scikit-learn classifier.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -348,14 +349,19 @@ class Episodes:
         """The goal's value after each ``do(X_i = value)``, per unit set: shape (n_worlds, k)."""
         return self.intervened[..., -1] / self.value
 
-    @property
+    @cached_property
     def correlations(self) -> np.ndarray:
-        """Each candidate's correlation with the goal in the passive sample."""
+        """Each candidate's correlation with the goal in the passive sample.
+
+        Computed once per batch (policies read it many times); the arrays are not to be
+        modified in place after it has been read.
+        """
         return goal_correlations(self.observed)
 
-    @property
+    @cached_property
     def effects(self) -> np.ndarray:
-        """Each candidate's true total effect on the goal (hidden from every policy)."""
+        """Each candidate's true total effect on the goal (hidden from every policy), computed
+        once per batch."""
         return total_effects(self.weights)[:, :-1, -1]
 
 
