@@ -158,8 +158,13 @@ _NO_TRANSITIONS = (
 )
 
 
-def _screenshot_path(page):
-    return SCREENSHOTS / pathlib.PurePosixPath(page).with_suffix(".jpg")
+# JPEG cannot hold an image taller than 65,535 pixels: Chromium then writes an empty file. Longer
+# pages are kept as PNG, which has no such limit (and takes about twice as long to encode).
+JPEG_MAX_HEIGHT = 65_535
+
+
+def _screenshot_path(page, *, suffix=".jpg"):
+    return SCREENSHOTS / pathlib.PurePosixPath(page).with_suffix(suffix)
 
 
 @pytest.fixture(scope="session")
@@ -181,16 +186,17 @@ def visit(context, server, axe_url, watched_page, page_visits):
             page.evaluate(_SETTLE)
             record.images = page.evaluate(_DESCRIBE_IMAGES)
             record.references += page.evaluate(_COLLECT_REFERENCES)
-            record.screenshot = _screenshot_path(page_name)
-            record.screenshot.parent.mkdir(parents=True, exist_ok=True)
             # JPEG, not PNG: a chapter's full page is about 1280 x 30,000 pixels, which Chromium
             # encodes as PNG in twice the time (7.7 MB against 5.4 MB at quality 70, chapter 01).
+            height = page.evaluate("() => document.documentElement.scrollHeight")
+            jpeg = height <= JPEG_MAX_HEIGHT
+            record.screenshot = _screenshot_path(page_name, suffix=".jpg" if jpeg else ".png")
+            record.screenshot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(
                 path=record.screenshot,
                 full_page=True,
                 animations="disabled",
-                type="jpeg",
-                quality=70,
+                **({"type": "jpeg", "quality": 70} if jpeg else {"type": "png"}),
             )
             if axe_url is not None:
                 page.add_script_tag(url=axe_url)
